@@ -1,0 +1,40 @@
+"""biomed-agent: BioMedGPT in LangChain/LangGraph, with molecule, protein and literature tools.
+
+Importing the package is cheap: heavy libraries (torch, transformers, rdkit,
+chromadb) load only when the object that needs them is first used. Public names
+below resolve lazily through :func:`__getattr__`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from biomed_agent.errors import *  # noqa: F403  (errors are light and always wanted)
+from biomed_agent.errors import __all__ as _error_names
+from biomed_agent.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from biomed_agent.tools import get_tools
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; imported on first attribute access
+_LAZY: dict[str, str] = {
+    "get_tools": "biomed_agent.tools",
+}
+
+__all__ = ["Settings", "__version__", "get_settings", *_error_names, *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'biomed_agent' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
