@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.helpers.replay_server import ReplayServer
 
 # Nothing may reach a hub or phone home; pytest-socket blocks the rest (see pyproject).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,6 +25,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def replay_server() -> Iterator[ReplayServer]:
+    """A started 127.0.0.1 server replaying the recorded PubChem/UniProt/E-utilities answers.
+
+    Point clients at it with ``tests.helpers.replay_server.settings_for(server, tmp_path)``.
+    """
+    from tests.helpers.replay_server import ReplayServer, install_recorded
+
+    with ReplayServer() as server:
+        install_recorded(server)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama checkpoint + tokenizer saved once per run (``tests.helpers.tiny_llama``)."""
+    from tests.helpers.tiny_llama import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 @pytest.fixture(autouse=True)

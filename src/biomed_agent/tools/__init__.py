@@ -24,6 +24,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "biomed_agent.tools.protein_tools",
     "biomed_agent.tools.retrieval_tools",
     "biomed_agent.tools.knowledge_tools",
+    "biomed_agent.tools.multimodal_tools",
 )
 
 

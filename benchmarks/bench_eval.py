@@ -1,0 +1,120 @@
+"""Benchmark the eval harness: items/s of an MCQA run, batched vs one prompt at a time.
+
+What is timed (median of ``--repeats`` runs, same items, same process, fresh
+output directory each run): :func:`biomed_agent.eval.run_eval` end to end
+(prompting, generation, answer extraction, durable JSONL writes, report) with
+``batch_size=1`` (each prompt through ``model.invoke``: the baseline) and with
+``--batch-size`` (``model.batch``), for two models:
+
+* ``ChatBioMedGPT`` on the tiny random Llama of ``tests/helpers/tiny_llama.py``,
+  loaded through the same code as real checkpoints, ``--max-new-tokens`` tokens
+  per answer;
+* a latency-bound model that sleeps ``--latency`` seconds per call without using
+  the CPU, standing in for a remote OpenAI-compatible server (vLLM), where
+  ``model.batch`` sends requests concurrently.
+
+Items are the 40 MedQA test items of ``tests/fixtures/benchmarks`` repeated with
+distinct ids up to ``--items`` (``--data`` takes a real MedQA JSON Lines file).
+
+Run: ``.venv/bin/python benchmarks/bench_eval.py`` (40 items, 1 repeat: a few
+minutes on 2 cores) or ``--items 200`` for the full-size run recorded in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.helpers.tiny_llama
+
+from langchain_core.language_models import BaseChatModel  # noqa: E402
+from tests.helpers.scripted_chat import ScriptedChatModel  # noqa: E402
+from tests.helpers.tiny_llama import build_tiny_llama  # noqa: E402
+
+from biomed_agent.eval import EvalItem, RunSettings, chat_model_answerer, get_benchmark, run_eval  # noqa: E402
+from biomed_agent.settings import Settings  # noqa: E402
+
+FIXTURE = ROOT / "tests/fixtures/benchmarks/medqa_usmle/US_4_options_phrases_no_exclude_test.jsonl"
+
+
+def sleeping_model(latency: float) -> ScriptedChatModel:
+    """Answers "Answer: A" after ``latency`` seconds of waiting (no CPU), like a remote server."""
+
+    def reply(text: str) -> str:
+        time.sleep(latency)
+        return "Answer: A"
+
+    return ScriptedChatModel(reply=reply)
+
+
+def make_items(data: Path, count: int) -> list[EvalItem]:
+    base = get_benchmark("medqa").load(data)
+    return [
+        dataclasses.replace(base[i % len(base)], id=f"{base[i % len(base)].id}-{i // len(base)}")
+        for i in range(count)
+    ]
+
+
+def items_per_second(model: BaseChatModel, items: Sequence[EvalItem], batch_size: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        outcome = run_eval(
+            get_benchmark("medqa"),
+            items,
+            chat_model_answerer(model),
+            Path(out),
+            RunSettings(model="bench"),
+            batch_size=batch_size,
+            progress=False,
+        )
+        elapsed = time.perf_counter() - start
+    assert outcome.report["metrics"]["total"] == len(items)
+    return len(items) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=FIXTURE)
+    args = parser.parse_args()
+
+    from biomed_agent.models import init_biomed_model
+
+    items = make_items(args.data, args.items)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = build_tiny_llama(Path(tmp) / "tiny-llama")
+        tiny = init_biomed_model(
+            Settings(model=str(model_dir), device="cpu", max_new_tokens=args.max_new_tokens)
+        )
+        assert tiny is not None
+        tiny.invoke("warm up")  # load the weights outside the timed runs
+        models = {
+            f"tiny Llama, {args.max_new_tokens} new tokens": tiny,
+            f"latency-bound ({args.latency * 1000:.0f} ms/call)": sleeping_model(args.latency),
+        }
+        print(f"{len(items)} MedQA items, batch size {args.batch_size}, {args.repeats} repeat(s)")
+        print("| model | one at a time (items/s) | batched (items/s) | batched / one at a time |")
+        print("|---|---|---|---|")
+        for name, model in models.items():
+            single, batched = [], []
+            for _ in range(args.repeats):
+                single.append(items_per_second(model, items, 1))
+                batched.append(items_per_second(model, items, args.batch_size))
+            one, many = statistics.median(single), statistics.median(batched)
+            print(f"| {name} | {one:.2f} | {many:.2f} | {many / one:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

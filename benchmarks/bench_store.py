@@ -1,0 +1,193 @@
+"""Benchmark the knowledge store: ingest throughput and query latency.
+
+Measured in one run, in one process, on fresh stores under a temporary directory:
+
+1. **embedder alone** (the bound): ``SentenceEmbeddingFunction.encode`` on exactly the
+   chunks the store will write (the default packaged MiniLM, batch 64);
+2. **store ingest**: ``KnowledgeStore.add_documents`` of ``--docs`` documents (chunking,
+   hashing, the skip check, embedding, upsert in ``store_batch_size`` batches);
+3. **raw chromadb add**: ``collection.add`` of the same chunks with the embeddings of
+   step 1 precomputed (max batch size), into a fresh ``PersistentClient``;
+4. **re-ingest**: the same documents again (every record unchanged, so skipped);
+5. **query latency** (p50/p95 of ``--queries`` queries) of ``KnowledgeStore.search``
+   (embeds the query, k=5) and of raw ``collection.query`` with precomputed query
+   vectors, at ``--sizes`` chunks. The store holds the chunks of step 2 padded with
+   random unit 384-d vectors up to each size, so 100,000 chunks need no 100,000
+   embeddings (random vectors are the hard case for HNSW: no cluster structure).
+
+Documents are real PubMed abstracts: the PubMedQA PQA-L items in
+``tests/fixtures/benchmarks/pubmedqa/ori_pqal.json`` (question, abstract sections,
+conclusion; ~1,300 characters, two chunks at the default 1,200/150 chunking), cycled
+with distinct ids (``PMID-i``) and a numbered first line to reach ``--docs``.
+Queries are the PubMedQA questions.
+
+Run: ``.venv/bin/python benchmarks/bench_store.py`` (1,000 documents, 10,000 and
+100,000 chunks) or ``--docs 10000`` for the full-size ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from langchain_core.documents import Document
+
+from biomed_agent.retrievers.embeddings import SentenceEmbeddingFunction
+from biomed_agent.retrievers.store import KnowledgeStore
+from biomed_agent.settings import Settings
+
+PUBMEDQA = Path(__file__).resolve().parents[1] / "tests/fixtures/benchmarks/pubmedqa/ori_pqal.json"
+
+
+def pubmed_documents(n: int) -> tuple[list[Document], list[str]]:
+    """``n`` documents cycled from the real PubMedQA abstracts, and the questions."""
+    items = json.loads(PUBMEDQA.read_text())
+    abstracts = [
+        (pmid, item["QUESTION"], " ".join(item["CONTEXTS"]) + " " + item["LONG_ANSWER"])
+        for pmid, item in items.items()
+    ]
+    documents = []
+    for i in range(n):
+        pmid, question, abstract = abstracts[i % len(abstracts)]
+        documents.append(
+            Document(
+                page_content=f"Record {i}. {question}\n{abstract}",
+                metadata={
+                    "source": "pubmed",
+                    "record_id": f"{pmid}-{i}",
+                    "title": question,
+                    "url": f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/",
+                },
+            )
+        )
+    return documents, [question for _, question, _ in abstracts]
+
+
+def timed(action: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100)
+    return {"p50_ms": round(cuts[49] * 1e3, 2), "p95_ms": round(cuts[94] * 1e3, 2)}
+
+
+def pad_with_random(collection: Any, target: int, dim: int, rng: np.random.Generator) -> None:
+    """Add random unit vectors (with short documents) until the collection holds ``target``."""
+    step = 5000
+    while (have := collection.count()) < target:
+        size = min(step, target - have)
+        vectors = rng.standard_normal((size, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        ids = [f"random:{have + j}:0" for j in range(size)]
+        collection.add(
+            ids=ids,
+            embeddings=vectors,
+            documents=[f"padding {have + j}" for j in range(size)],
+            metadatas=[{"source": "random", "record_key": f"random:{have + j}"}] * size,
+        )
+
+
+def query_latency(
+    store: KnowledgeStore, questions: list[str], vectors: np.ndarray, count: int
+) -> dict[str, Any]:
+    ours, raw = [], []
+    for i in range(count):
+        seconds, _ = timed(lambda i=i: store.search(questions[i % len(questions)], k=5))
+        ours.append(seconds)
+        vector = vectors[i % len(vectors)]
+        seconds, _ = timed(
+            lambda v=vector: store.collection.query(query_embeddings=[v], n_results=5)
+        )
+        raw.append(seconds)
+    return {"store_search": percentiles(ours), "raw_chromadb_query": percentiles(raw)}
+
+
+def run(docs: int, sizes: list[int], queries: int, workdir: Path) -> dict[str, Any]:
+    documents, questions = pubmed_documents(docs)
+    settings = Settings(data_dir=workdir / "store")
+    embedder = SentenceEmbeddingFunction.from_settings(settings)
+    embedder.encode(["warm-up"])  # model load is not part of any timing
+    store = KnowledgeStore(settings, embedder=embedder)
+    records = store._plan(documents)  # the exact chunks the store will write
+    texts = [t for record in records for t in record.texts]
+    ids = [i for record in records for i in record.ids]
+    metadatas = [m for record in records for m in record.metadatas]
+
+    embed_s, vectors = timed(lambda: embedder.encode(texts))
+    ingest_s, counts = timed(lambda: store.add_documents(documents))
+    assert counts.stored == docs and store.count() == len(texts)
+    reingest_s, again = timed(lambda: store.add_documents(documents))
+    assert again.skipped == docs
+
+    client = chromadb.PersistentClient(
+        path=str(workdir / "raw"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    raw = client.create_collection(
+        "raw", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    step = client.get_max_batch_size()
+
+    def raw_add() -> None:
+        for start in range(0, len(ids), step):
+            end = start + step
+            raw.add(
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                documents=texts[start:end],
+                metadatas=metadatas[start:end],
+            )
+
+    raw_add_s, _ = timed(raw_add)
+
+    question_vectors = embedder.encode(questions)
+    rng = np.random.default_rng(0)
+    latency = {}
+    for size in sorted(sizes):
+        pad_with_random(store.collection, size, vectors.shape[1], rng)
+        latency[str(size)] = query_latency(store, questions, question_vectors, queries)
+
+    return {
+        "documents": docs,
+        "chunks": len(texts),
+        "embedder_only": {"seconds": round(embed_s, 2), "docs_per_s": round(docs / embed_s, 1)},
+        "store_ingest": {"seconds": round(ingest_s, 2), "docs_per_s": round(docs / ingest_s, 1)},
+        "store_vs_embedder_bound": round(embed_s / ingest_s, 3),
+        "raw_chromadb_add": {
+            "seconds": round(raw_add_s, 2),
+            "docs_per_s": round(docs / raw_add_s, 1),
+        },
+        "store_overhead_beyond_embedding_vs_raw_add": round((ingest_s - embed_s) / raw_add_s, 2),
+        "reingest_unchanged": {
+            "seconds": round(reingest_s, 2),
+            "docs_per_s": round(docs / reingest_s, 1),
+        },
+        "query_latency_k5": latency,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=1000, help="documents to ingest (full: 10000)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 100_000], help="chunk counts for latency"
+    )
+    parser.add_argument("--queries", type=int, default=200, help="queries per latency measurement")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as workdir:
+        result = run(args.docs, args.sizes, args.queries, Path(workdir))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Plans: which registered tools to call, with which arguments.
+
+Two planners share one output, a list of :class:`~biomed_agent.agent.state.PlanStep`:
+
+* :func:`deterministic_plan` derives steps from the entities and what earlier
+  rounds found (a UniProt lookup first, then a literature search on the gene it
+  returned). It is the whole planner in model-free mode and the suggestion shown
+  to the model otherwise.
+* :func:`model_plan` asks the chat model for structured output whose schema is
+  a union of one object per registered tool (``tool`` fixed to its name, ``args``
+  its argument schema), so constrained decoding cannot name another tool.
+
+A plan never sees record or tool text: the model gets the question, the
+entities, the tool catalogue and, when replanning, the tools that failed with
+their error messages. Text inside records therefore cannot add or change steps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from string import Template
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from biomed_agent.agent.entities import literature_intent
+from biomed_agent.agent.state import Entities, Observation, PlanStep
+from biomed_agent.prompts import load_prompt
+from biomed_agent.tools import ToolSpec
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = [
+    "deterministic_plan",
+    "literature_topic",
+    "model_plan",
+    "new_steps",
+    "plan_schema",
+]
+
+HUMAN = "9606"
+"""Taxon a bare gene symbol is looked up in (drug-discovery questions are about human targets)."""
+LITERATURE_RESULTS = 5
+"""Articles/passages a literature step asks for."""
+
+_SIMILARITY = re.compile(r"\b(similar|similarity|closest|nearest|compare|comparison)\b", re.I)
+_TOPIC = re.compile(
+    r"\b(?:about|on|regarding|concerning|for|of)\s+(?P<topic>[^?.;!]+)", re.IGNORECASE
+)
+_PRONOUN_ONLY = re.compile(r"^(?:it|its|this|that|them|they|these|those)\b", re.IGNORECASE)
+
+Candidate = tuple[str, dict[str, Any], str]
+"""(tool, arguments, why) before it gets a step id."""
+
+
+def _names(entities: Entities, observations: Sequence[Observation]) -> list[str]:
+    """Readable names of what the question is about: compounds, then genes/proteins."""
+    names = [c["name"] for c in entities["compounds"] if c["name"]]
+    for obs in observations:
+        if obs["tool"] == "uniprot_lookup" and obs["status"] == "ok":
+            gene = obs["result"].get("gene") or obs["result"].get("name")
+            if gene:
+                names.append(str(gene))
+    names += entities["genes"]
+    return list(dict.fromkeys(names))
+
+
+def literature_topic(
+    question: str, entities: Entities, observations: Sequence[Observation] = ()
+) -> str:
+    """What to search the literature for: the phrase after "about"/"on", else the names."""
+    names = _names(entities, observations)
+    match = _TOPIC.search(question[literature_position(question) :])
+    if match:
+        topic = match.group("topic").strip()
+        if not _PRONOUN_ONLY.match(topic):
+            return topic
+        rest = _PRONOUN_ONLY.sub("", topic).strip()
+        return " ".join([*names, rest]).strip() or topic
+    return " ".join(names) or question.strip()
+
+
+def literature_position(question: str) -> int:
+    """Where the literature part of a question starts (0 when it has none)."""
+    match = re.search(
+        r"\b(literature|papers?|studies|articles?|trials?|evidence)\b", question, re.I
+    )
+    return match.start() if match else 0
+
+
+def _lookups_pending(entities: Entities, observations: Sequence[Observation]) -> bool:
+    done = {obs["args"].get("query") for obs in observations if obs["tool"] == "uniprot_lookup"}
+    wanted = entities["accessions"] or entities["genes"]
+    return any(name not in done for name in wanted)
+
+
+def deterministic_plan(
+    question: str,
+    entities: Entities,
+    observations: Sequence[Observation],
+    tools: Mapping[str, ToolSpec],
+    *,
+    offline: bool = False,
+) -> list[Candidate]:
+    """Every step the rules want given what is known now (already-run steps included)."""
+    steps: list[Candidate] = []
+    smiles = list(dict.fromkeys(c["smiles"] for c in entities["compounds"] if c["smiles"]))
+    for value in smiles[:3]:
+        steps.append(("molecule_properties", {"smiles": value}, "compute properties"))
+        steps.append(("drug_likeness", {"smiles": value}, "rule-of-five, Veber, alerts"))
+    if len(smiles) > 1 and _SIMILARITY.search(question):
+        steps.append(
+            ("molecule_similarity", {"query": smiles[0], "candidates": smiles[1:]}, "compare")
+        )
+    for accession in entities["accessions"][:3]:
+        steps.append(("uniprot_lookup", {"query": accession}, "protein function"))
+    if not entities["accessions"]:
+        for gene in entities["genes"][:3]:
+            steps.append(("uniprot_lookup", {"query": gene, "organism": HUMAN}, "protein function"))
+    sequences = entities["sequences"]
+    for sequence in sequences[:2]:
+        steps.append(("protein_properties", {"sequence": sequence}, "sequence properties"))
+    if sequences and entities["mutations"]:
+        steps.append(
+            (
+                "variant_effect",
+                {"sequence": sequences[0], "mutations": entities["mutations"]},
+                "mutation effects",
+            )
+        )
+    if len(sequences) > 1 and _SIMILARITY.search(question):
+        steps.append(
+            ("protein_similarity", {"query": sequences[0], "candidates": sequences[1:]}, "compare")
+        )
+    wants_literature = literature_intent(question) or not steps
+    if wants_literature and not _lookups_pending(entities, observations):
+        topic = literature_topic(question, entities, observations)
+        if not offline:
+            steps.append(
+                ("pubmed_search", {"query": topic, "max_results": LITERATURE_RESULTS}, "literature")
+            )
+        steps.append(("knowledge_search", {"query": topic, "k": LITERATURE_RESULTS}, "store"))
+    failed_search = any(
+        obs["tool"] == "pubmed_search" and obs["status"] == "error" for obs in observations
+    )
+    if failed_search and not any(step[0] == "knowledge_search" for step in steps):
+        topic = literature_topic(question, entities, observations)
+        steps.append(("knowledge_search", {"query": topic, "k": LITERATURE_RESULTS}, "fallback"))
+    return [step for step in steps if step[0] in tools]
+
+
+def _signature(tool: str, args: Mapping[str, Any]) -> str:
+    return tool + json.dumps(args, sort_keys=True, default=str)
+
+
+def new_steps(
+    candidates: Iterable[Candidate], observations: Sequence[Observation], budget: int
+) -> tuple[list[PlanStep], int]:
+    """Steps not run yet, numbered after the observations, cut to ``budget``; and the cut count."""
+    seen = {_signature(obs["tool"], obs["args"]) for obs in observations}
+    next_id = max((obs["id"] for obs in observations), default=0) + 1
+    steps: list[PlanStep] = []
+    dropped = 0
+    for tool, args, why in candidates:
+        signature = _signature(tool, args)
+        if signature in seen:
+            continue
+        seen.add(signature)
+        if len(steps) >= budget:
+            dropped += 1
+            continue
+        steps.append(PlanStep(id=next_id + len(steps), tool=tool, args=dict(args), why=why))
+    return steps, dropped
+
+
+def plan_schema(tools: Mapping[str, ToolSpec], max_steps: int) -> type[BaseModel]:
+    """Structured-output schema ``{"steps": [{"tool", "args", "why"}, ...]}`` over ``tools``."""
+    step_models: list[type[BaseModel]] = [
+        create_model(
+            f"Call_{name}",
+            __config__=ConfigDict(extra="forbid"),
+            tool=(Literal[name], Field(description=spec.summary)),  # type: ignore[arg-type]
+            args=(spec.args_schema, ...),
+            why=(str, Field(default="", description="one short reason for this step")),
+        )
+        for name, spec in tools.items()
+    ]
+    if not step_models:
+        step_type: Any = dict
+    elif len(step_models) == 1:
+        step_type = step_models[0]
+    else:
+        step_type = Annotated[Union[tuple(step_models)], Field(discriminator="tool")]  # noqa: UP007
+    return create_model(
+        "Plan",
+        __doc__="Ordered tool calls that answer the question; empty when no tool helps.",
+        steps=(list[step_type], Field(default_factory=list, max_length=max_steps)),
+    )
+
+
+def _tool_catalogue(tools: Mapping[str, ToolSpec]) -> str:
+    lines = []
+    for spec in tools.values():
+        schema = spec.args_schema.model_json_schema()
+        args = ", ".join(
+            f"{name}{'' if name in schema.get('required', []) else '?'}"
+            for name in schema.get("properties", {})
+        )
+        lines.append(f"- {spec.name}({args}): {spec.summary}")
+    return "\n".join(lines)
+
+
+def _failures(observations: Sequence[Observation]) -> str:
+    rows = [
+        f"- step {obs['id']} {obs['tool']}({json.dumps(obs['args'], default=str)[:200]}): "
+        + (f"FAILED {obs['error']['type']}: {obs['error']['message']}" if obs["error"] else "ok")
+        for obs in observations
+    ]
+    return "\n".join(rows) or "(none yet)"
+
+
+def render_plan_prompt(
+    question: str,
+    entities: Entities,
+    suggested: Sequence[Candidate],
+    observations: Sequence[Observation],
+    tools: Mapping[str, ToolSpec],
+) -> str:
+    """The planner's user message (no record or tool output text, by design)."""
+    shown_entities = {k: v for k, v in entities.items() if v}
+    return Template(load_prompt("agent_plan")).substitute(
+        tools=_tool_catalogue(tools),
+        entities=json.dumps(shown_entities, ensure_ascii=False),
+        suggested="\n".join(f"- {tool}({json.dumps(args)})" for tool, args, _ in suggested)
+        or "(none)",
+        steps=_failures(observations),
+        question=question,
+    )
+
+
+def model_plan(
+    model: BaseChatModel,
+    prompt: str,
+    tools: Mapping[str, ToolSpec],
+    max_steps: int,
+) -> list[Candidate]:
+    """Ask the model for a plan; raises ValueError when its output does not fit the schema."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    schema = plan_schema(tools, max_steps)
+    messages = [SystemMessage(load_prompt("agent_system")), HumanMessage(prompt)]
+    output = model.with_structured_output(schema).invoke(messages)
+    try:
+        plan = schema.model_validate(
+            output.model_dump() if isinstance(output, BaseModel) else output
+        )
+    except ValidationError as exc:
+        raise ValueError(f"the model's plan does not fit the tool schemas: {exc}") from None
+    candidates: list[Candidate] = []
+    for step in plan.steps:  # type: ignore[attr-defined]
+        tool = str(getattr(step, "tool", ""))
+        if tool not in tools:
+            raise ValueError(f"the model's plan names an unregistered tool {tool!r}")
+        args = step.args.model_dump(exclude_unset=True)
+        candidates.append((tool, args, str(getattr(step, "why", ""))))
+    return candidates

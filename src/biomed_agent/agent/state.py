@@ -1,0 +1,132 @@
+"""The agent's graph state: plain JSON-ready dicts, so any checkpointer can store it.
+
+A thread's state carries ``history`` (one :class:`Turn` per answered question,
+appended) across questions; every other key describes the current question and
+is reset by the *understand* node when a new question arrives.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+__all__ = [
+    "AgentState",
+    "CompoundEntity",
+    "Entities",
+    "Evidence",
+    "Observation",
+    "PlanStep",
+    "Route",
+    "Turn",
+    "empty_entities",
+]
+
+Route = Literal["molecule", "protein", "literature", "multi-step", "general"]
+
+
+class CompoundEntity(TypedDict):
+    """A compound named or drawn in the question; ``cid``/``url`` once resolved in PubChem."""
+
+    name: str | None
+    smiles: str | None
+    cid: int | None
+    url: str | None
+
+
+class Entities(TypedDict):
+    """What the question is about, found deterministically before any model call."""
+
+    smiles: list[str]
+    inchikeys: list[str]
+    accessions: list[str]
+    genes: list[str]
+    pmids: list[str]
+    sequences: list[str]
+    mutations: list[str]
+    compounds: list[CompoundEntity]
+    carried_over: list[str]
+    """Entity kinds taken from earlier turns of the thread (follow-up questions)."""
+
+
+class PlanStep(TypedDict):
+    """One tool call the planner asked for."""
+
+    id: int
+    tool: str
+    args: dict[str, Any]
+    why: str
+
+
+class Observation(TypedDict):
+    """What running one plan step gave: the result, or the typed error as data."""
+
+    id: int
+    tool: str
+    args: dict[str, Any]
+    status: Literal["ok", "error"]
+    result: Any
+    error: dict[str, Any] | None
+    elapsed_ms: float
+    round: int
+
+
+class Evidence(TypedDict):
+    """One citable source: a record (PubChem, UniProt, PubMed, store) or a tool computation."""
+
+    key: str
+    source: str
+    record_id: str | None
+    title: str
+    url: str | None
+    tool: str | None
+    arguments: dict[str, Any]
+    details: dict[str, Any]
+    """Scalar fields of the record (store metadata, lookup result) for templated answers."""
+    text: str
+
+
+class Turn(TypedDict):
+    """A finished question of the thread, kept so follow-ups can resolve "it"/"its target"."""
+
+    question: str
+    entities: Entities
+    answer: str
+
+
+class AgentState(TypedDict, total=False):
+    """Graph state; all keys but ``history`` belong to the current question."""
+
+    question: str
+    history: Annotated[list[Turn], operator.add]
+    entities: Entities
+    route: Route
+    plan: list[PlanStep]
+    pending: list[PlanStep]
+    observations: list[Observation]
+    rounds: int
+    evidence: list[Evidence]
+    answer: str
+    citations: list[dict[str, Any]]
+    attempts: int
+    problems: list[str]
+    flagged: bool
+    notes: list[str]
+    model_ms: float
+    tool_ms: float
+    store_ms: float
+
+
+def empty_entities() -> Entities:
+    """Entities with every list empty."""
+    return Entities(
+        smiles=[],
+        inchikeys=[],
+        accessions=[],
+        genes=[],
+        pmids=[],
+        sequences=[],
+        mutations=[],
+        compounds=[],
+        carried_over=[],
+    )

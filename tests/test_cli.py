@@ -1,0 +1,197 @@
+"""The ``biomed-agent`` command line: tools, tool, demo, exit codes and stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from biomed_agent.cli import main
+from biomed_agent.cli.demo_cmd import load_demo_data
+
+ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
+
+
+def run_cli(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capfd.readouterr()
+    return status, out, err
+
+
+def test_tools_lists_the_molecule_tools_with_one_line_descriptions(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run_cli(capfd, "tools")
+    assert status == 0 and err == ""
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    for name in (
+        "molecule_properties",
+        "drug_likeness",
+        "molecule_similarity",
+        "substructure_search",
+    ):
+        assert name in lines
+        assert len(lines[name].split(None, 1)[1]) > 20
+
+
+def test_tools_json_includes_argument_schemas(capfd: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capfd, "tools", "--json")
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert status == 0
+    assert rows["molecule_similarity"]["parameters"]["required"] == ["query", "candidates"]
+
+
+def test_tool_prints_its_result_as_json(capfd: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(
+        capfd, "tool", "molecule_properties", "--input", json.dumps({"smiles": ASPIRIN})
+    )
+    assert (status, err) == (0, "")
+    result = json.loads(out)
+    assert result["inchikey"] == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
+    assert result["molecular_weight"] == pytest.approx(180.159, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["molecule_properties", "--input", '{"smiles": "C1CC"}'], "could not parse SMILES 'C1CC'"),
+        (["molecule_properties", "--input", '{"smiles": "N(C)(C)(C)(C)C"}'], "valence error"),
+        (["molecule_properties", "--input", '{"smiles": "   "}'], "empty molecule"),
+        (["drug_likeness", "--input", json.dumps({"smiles": "C" * 10_000})], "smiles"),
+        (
+            ["molecule_properties", "--input", '{"smiles": 5}'],
+            "smiles: Input should be a valid string",
+        ),
+        (
+            ["molecule_properties", "--input", '{"smiles": null}'],
+            "smiles: Input should be a valid string",
+        ),
+        (
+            ["molecule_properties", "--input", '{"smiles": ["CCO"]}'],
+            "smiles: Input should be a valid string",
+        ),
+        (["molecule_properties", "--input", "CCO"], "--input is not valid JSON"),
+        (["molecule_properties", "--input", '["CCO"]'], "--input must be a JSON object"),
+        (["molecule_properties", "--input", "{}"], "smiles: Field required"),
+        (["no_such_tool", "--input", "{}"], "unknown tool 'no_such_tool'"),
+        (
+            ["molecule_similarity", "--input", '{"query": "CCO", "candidates": ["CCO"], "k": 0}'],
+            "k: Input should be greater than or equal to 1",
+        ),
+        (
+            ["molecule_similarity", "--input", '{"query": "CCO", "candidates": ["CCO"], "k": 2.5}'],
+            "k: Input should be a valid integer",
+        ),
+        (
+            ["substructure_search", "--input", '{"smarts": "c1ccc(", "candidates": ["CCO"]}'],
+            "could not parse SMARTS 'c1ccc('",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_clean_stderr_line(
+    capfd: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    status, out, err = run_cli(capfd, "tool", *argv)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("biomed-agent: error: ")
+    assert fragment in err
+
+
+def test_console_script_end_to_end_reads_stdin_and_keeps_rdkit_quiet() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "biomed_agent.cli",
+        "tool",
+        "molecule_properties",
+        "--input",
+        "-",
+    ]
+    good = subprocess.run(command, input='{"smiles": "CCO"}', capture_output=True, text=True)
+    assert good.returncode == 0 and good.stderr == ""
+    assert json.loads(good.stdout)["formula"] == "C2H6O"
+    bad = subprocess.run(command, input='{"smiles": "c1cccc1"}', capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1
+    assert "'c1cccc1'" in bad.stderr and "aromaticity error" in bad.stderr
+    assert "[" not in bad.stderr.split(":", 1)[0]  # no RDKit "[12:00:00] ..." log line
+
+
+def test_help_answers_under_one_and_a_half_seconds() -> None:
+    timings = []
+    for _ in range(3):  # best of three: the machine is shared
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "biomed_agent.cli", "--help"], capture_output=True, text=True
+        )
+        timings.append(time.perf_counter() - start)
+        assert result.returncode == 0 and "demo" in result.stdout
+    assert min(timings) < 1.5, timings
+
+
+def test_demo_prints_a_report_on_imatinib(capfd: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(capfd, "demo")
+    assert (status, err) == (0, "")
+    assert "Molecule: imatinib" in out
+    assert "KTUFNOKKBVMGRW-UHFFFAOYSA-N" in out
+    assert "H-bond acceptors  8 Lipinski N+O / 7 RDKit" in out
+    similar = out.split("Most similar of 16 approved drugs")[1].splitlines()[1]
+    assert similar.split()[0] == "nilotinib"
+    assert "found in 2 of 17: imatinib, nilotinib" in out
+
+
+def test_demo_json_goes_through_the_tools(capfd: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capfd, "demo", "--json")
+    result = json.loads(out)
+    assert status == 0
+    assert result["molecule_properties"]["inchikey"] == "KTUFNOKKBVMGRW-UHFFFAOYSA-N"
+    assert result["drug_likeness"]["lipinski"]["passes"] is True
+    assert [hit["name"] for hit in result["molecule_similarity"]["hits"]][:2] == [
+        "nilotinib",
+        "ponatinib",
+    ]
+    assert result["substructure_search"]["match_count"] == 2
+
+
+def test_demo_on_another_molecule_and_on_bad_input(capfd: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capfd, "demo", "--smiles", ASPIRIN)
+    assert status == 0 and "Molecule: your molecule" in out and "phenol_ester" in out
+    status, out, err = run_cli(capfd, "demo", "--smiles", "C1CC")
+    assert status == 2 and out == "" and "'C1CC'" in err and err.count("\n") == 1
+
+
+def test_demo_data_is_real_and_self_consistent() -> None:
+    from biomed_agent.molecules import to_inchikey
+
+    data = load_demo_data()
+    names = [drug["name"] for drug in data["drugs"]]
+    assert data["query"] in names and len(set(names)) == len(names) >= 10
+    for drug in data["drugs"]:
+        assert drug["chembl_id"].startswith("CHEMBL")
+        assert to_inchikey(drug["smiles"]) == drug["inchikey"], drug["name"]
+    # InChIKeys as published by PubChem/ChEMBL for these drugs
+    published = {
+        "imatinib": "KTUFNOKKBVMGRW-UHFFFAOYSA-N",
+        "nilotinib": "HHZIURLSWUIHRB-UHFFFAOYSA-N",
+        "dasatinib": "ZBNZXTGUTAYRHI-UHFFFAOYSA-N",
+        "gefitinib": "XGALLCVXEZPNRQ-UHFFFAOYSA-N",
+        "erlotinib": "AAKJLRGGTJKAMG-UHFFFAOYSA-N",
+        "aspirin": "BSYNRYMUTXBXSQ-UHFFFAOYSA-N",
+        "ibuprofen": "HEFNNWSXXWATRW-UHFFFAOYSA-N",
+        "caffeine": "RYYVLZVUVIJVGH-UHFFFAOYSA-N",
+        "acetaminophen": "RZVAJINKPMORJF-UHFFFAOYSA-N",
+        "metformin": "XZWYZXLIPXDOLR-UHFFFAOYSA-N",
+    }
+    by_name = {drug["name"]: drug["inchikey"] for drug in data["drugs"]}
+    assert {name: by_name[name] for name in published} == published
+
+
+def test_demo_data_ships_inside_the_package() -> None:
+    import biomed_agent
+
+    assert (Path(biomed_agent.__file__).parent / "data" / "demo_drugs.json").is_file()
