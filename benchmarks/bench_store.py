@@ -21,8 +21,10 @@ conclusion; ~1,300 characters, two chunks at the default 1,200/150 chunking), cy
 with distinct ids (``PMID-i``) and a numbered first line to reach ``--docs``.
 Queries are the PubMedQA questions.
 
-Run: ``.venv/bin/python benchmarks/bench_store.py`` (1,000 documents, 10,000 and
-100,000 chunks) or ``--docs 10000`` for the full-size ingest.
+Run: ``.venv/bin/python benchmarks/bench_store.py`` (200 documents; latency at 10,000
+and 100,000 chunks) or ``--docs 10000`` for the full-size ingest. MiniLM embeds about
+5 chunks of 256 tokens per CPU-second, so 10,000 documents (~20,000 chunks) take over an
+hour of CPU on a 2-core machine: run the full size where a GPU or many cores are free.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ def pad_with_random(collection: Any, target: int, dim: int, rng: np.random.Gener
             ids=ids,
             embeddings=vectors,
             documents=[f"padding {have + j}" for j in range(size)],
-            metadatas=[{"source": "random", "record_key": f"random:{have + j}"}] * size,
+            metadatas=[
+                {"source": "random", "record_key": f"random:{have + j}"} for j in range(size)
+            ],
         )
 
 
@@ -119,7 +123,7 @@ def run(docs: int, sizes: list[int], queries: int, workdir: Path) -> dict[str, A
     embedder = SentenceEmbeddingFunction.from_settings(settings)
     embedder.encode(["warm-up"])  # model load is not part of any timing
     store = KnowledgeStore(settings, embedder=embedder)
-    records = store._plan(documents)  # the exact chunks the store will write
+    records = store.prepare(documents)  # the exact chunks the store will write
     texts = [t for record in records for t in record.texts]
     ids = [i for record in records for i in record.ids]
     metadatas = [m for record in records for m in record.metadatas]
@@ -178,7 +182,7 @@ def run(docs: int, sizes: list[int], queries: int, workdir: Path) -> dict[str, A
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=1000, help="documents to ingest (full: 10000)")
+    parser.add_argument("--docs", type=int, default=200, help="documents to ingest (full: 10000)")
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[10_000, 100_000], help="chunk counts for latency"
     )

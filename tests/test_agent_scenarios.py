@@ -7,6 +7,7 @@ answer's numbers and citations. One store is shared by the module (embedding is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -316,3 +317,33 @@ def test_empty_and_oversized_questions(world: World) -> None:
         agent.ask("   ")
     with pytest.raises(InvalidQueryError, match="100,000 characters"):
         agent.ask("a" * 100_000)
+
+
+# --- the offline demo -------------------------------------------------------------------
+
+
+def test_demo_answers_offline_from_shipped_records(world: World, tmp_path: Path) -> None:
+    from io import StringIO
+
+    from biomed_agent.agent.demo import run_demo
+
+    out = StringIO()
+    requests_before = world.server.count()
+    assert run_demo(world.settings.model_copy(update={"data_dir": tmp_path}), out) == 0
+    text = out.getvalue()
+    assert world.server.count() == requests_before  # offline: nothing fetched
+    assert "1. molecule_properties" in text and "2. drug_likeness" in text
+    assert "knowledge_search" in text and "pubmed_search" not in text
+    assert "| Molecular weight | 180.159 g/mol |" in text
+    assert "[1] aspirin — https://pubchem.ncbi.nlm.nih.gov/compound/2244" in text
+    assert f"— {VTE_TRIAL}" in text
+    assert "Verification: verified" in text
+
+
+def test_step_limit_cuts_the_plan(world: World) -> None:
+    settings = world.settings.model_copy(update={"agent_max_steps": 2})
+    agent = BioMedAgent(model="none", settings=settings, store=world.store)
+    answer = agent.ask("Is aspirin drug-like, and what does the literature say about aspirin?")
+    assert [s.tool for s in answer.steps] == ["pubchem_lookup", "molecule_properties"]
+    assert any("BIOMED_AGENT_MAX_STEPS=2" in note and "3 planned" in note for note in answer.notes)
+    assert "| Molecular weight | 180.159 g/mol |" in answer.text

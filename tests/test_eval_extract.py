@@ -27,6 +27,8 @@ OPTIONS = {
         ("The correct answer is: **D. Warfarin**", "D"),
         ("**B**", "B"),
         ("Option d", "D"),
+        ("Option A is tempting, but the answer is C.", "C"),
+        ("choice: B", "B"),
         ("B - heparin is an anticoagulant", "B"),
         ("I think (B) is right here.", "B"),
         ("[A]", "A"),

@@ -346,3 +346,11 @@ def test_bad_batch_size_and_short_answers(medqa_items: list[EvalItem], tmp_path:
             batch_size=2,
             progress=False,
         )
+
+
+def test_no_items_or_repeated_ids_are_refused(medqa_items: list[EvalItem], tmp_path: Path) -> None:
+    bench = get_benchmark("medqa")
+    with pytest.raises(InvalidInputError, match="no items to evaluate"):
+        run_eval(bench, [], lambda b: [], tmp_path, RunSettings("m"))
+    with pytest.raises(InvalidInputError, match="item ids repeat"):
+        run_eval(bench, [medqa_items[0]] * 2, lambda b: [], tmp_path, RunSettings("m"))

@@ -227,7 +227,9 @@ def test_ncbi_identity_params_sent_but_never_cached(
 ) -> None:
     config = settings_for(replay_server, tmp_path, ncbi_api_key="s3cr3t-key-0123456789")
     client = PubMedClient.from_settings(config)
+    client.fetch_articles(["21813367"])  # POST: the identity goes in the form
     client.search("cancer")
+    assert replay_server.requests[0].params["api_key"] == "s3cr3t-key-0123456789"
     sent = replay_server.requests[-1].params
     assert (sent["tool"], sent["email"], sent["api_key"]) == (
         "biomed-agent",
@@ -239,7 +241,9 @@ def test_ncbi_identity_params_sent_but_never_cached(
     # another key, same question: the cached answer is reused
     other = PubMedClient.from_settings(settings_for(replay_server, tmp_path, ncbi_api_key="other"))
     assert other.search("cancer").count == client.search("cancer").count
-    assert replay_server.count() == 1
+    assert [d.pmid for d in other.fetch_articles(["21813367"])] == ["21813367"]
+    assert replay_server.count() == 2
+    assert sorted(p.name for p in config.cache_dir.glob("*.sqlite")) == ["ncbi-e-utilities.sqlite"]
 
 
 def test_rate_limiter_paces_starts_within_the_window() -> None:

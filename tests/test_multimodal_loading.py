@@ -192,10 +192,10 @@ def test_buffers_of_other_transformers_versions_are_optional(
 
 
 def test_a_plain_llama_checkpoint_is_not_biomedgpt10b(tiny_dir: Path, tmp_path: Path) -> None:
-    from transformers import AutoModelForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    llama = AutoModelForCausalLM.from_pretrained(tiny_dir / "llm")
-    state = {k: v.clone() for k, v in llama.state_dict().items()}
+    llama = LlamaForCausalLM(LlamaConfig.from_pretrained(tiny_dir / "llm"))
+    state = dict(llama.state_dict())
     with pytest.raises(
         ModelLoadError, match=r"not a BioMedGPT-10B checkpoint.*'model\.embed_tokens\.weight'"
     ):

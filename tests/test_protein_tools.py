@@ -25,8 +25,7 @@ from biomed_agent.errors import (
 from biomed_agent.settings import Settings
 from biomed_agent.tools.base import ToolSpec
 from biomed_agent.tools.protein_tools import build_tools
-from tests.helpers.tiny_esm import shared_tiny_esm
-from tests.test_proteins_embeddings import random_protein
+from tests.helpers.tiny_esm import random_protein, shared_tiny_esm
 
 QUERY = random_protein(48, seed=21)
 OTHERS = [random_protein(n, seed=30 + n) for n in (35, 52, 20)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +10,9 @@ import pytest
 from biomed_agent.errors import InvalidQueryError, InvalidSequenceError
 from biomed_agent.proteins.embeddings import embed_sequences
 from biomed_agent.proteins.esm import EsmModel, load_esm
-from biomed_agent.proteins.sequences import STANDARD_RESIDUES
 from biomed_agent.proteins.similarity import cosine_similarities, top_k
 from biomed_agent.proteins.store import EmbeddingStore
-from tests.helpers.tiny_esm import shared_tiny_esm
-
-
-def random_protein(length: int, seed: int) -> str:
-    rng = random.Random(seed)
-    return "".join(rng.choice(STANDARD_RESIDUES) for _ in range(length))
-
+from tests.helpers.tiny_esm import random_protein, shared_tiny_esm
 
 SEQUENCES = [random_protein(n, seed) for seed, n in enumerate((7, 60, 23, 140, 41))]
 

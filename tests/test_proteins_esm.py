@@ -169,3 +169,19 @@ def test_device_settings() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ModelLoadError, match="set BIOMED_DEVICE=cpu"):
             load_esm(path, device="cuda")
+
+
+def test_legacy_torch_serialization_format_still_loads(tmp_path: Path) -> None:
+    """Files saved before torch 1.6 cannot be memory-mapped; they load the plain way."""
+    path = build_tiny_esm(tmp_path / "tiny.pt")
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        data = torch.load(path, weights_only=True)
+    legacy = tmp_path / "legacy.pt"
+    torch.save(data, legacy, _use_new_zipfile_serialization=False)
+    reference = load_esm(str(path), device="cpu")
+    model = load_esm(str(legacy), device="cpu")
+    tokens = torch.tensor([[0, 5, 6, 7, 2]])
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            model.module(tokens)["logits"], reference.module(tokens)["logits"]
+        )

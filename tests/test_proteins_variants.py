@@ -8,8 +8,7 @@ from biomed_agent.errors import InvalidMutationError
 from biomed_agent.proteins.esm import EsmModel, load_esm
 from biomed_agent.proteins.mutations import Mutation, parse_mutations
 from biomed_agent.proteins.variants import ScoringMethod, score_variants
-from tests.helpers.tiny_esm import shared_tiny_esm
-from tests.test_proteins_embeddings import random_protein
+from tests.helpers.tiny_esm import random_protein, shared_tiny_esm
 
 SEQUENCE = random_protein(60, seed=11)
 

@@ -186,3 +186,9 @@ def test_cache_then_offline(replay_server: ReplayServer, tmp_path: Path) -> None
 
     with pytest.raises(OfflineError, match="compound name 'ibuprofen' is not in the PubChem cache"):
         offline.compound_documents(["ibuprofen"])
+
+
+def test_unknown_cid_is_not_found(replay_server: ReplayServer, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="PubChem has no compound for: CID 99999999"):
+        client_for(replay_server, tmp_path).compound_documents([99999999])
+    assert replay_server.count() == 1  # the property POST answered PUGREST.NotFound

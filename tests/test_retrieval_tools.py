@@ -164,3 +164,11 @@ def test_offline_tool_call_not_cached(replay_server: ReplayServer, tmp_path: Pat
     with pytest.raises(OfflineError, match="BIOMED_OFFLINE=1"):
         spec.run({"query": "aspirin"})
     assert replay_server.count() == 0
+
+
+def test_clients_close_as_context_managers(replay_server: ReplayServer, tmp_path: Path) -> None:
+    from biomed_agent.retrievers.uniprot import UniProtClient
+
+    with UniProtClient.from_settings(settings_for(replay_server, tmp_path)) as client:
+        assert client.entry("P30542").gene == "ADORA1"
+    assert client.stats.requests == 1

@@ -35,7 +35,13 @@ _LAZY: dict[str, str] = {
     "load_biomedgpt10b": "biomed_agent.models.multimodal.loading",
     "init_biomed_model": "biomed_agent.models",
     "KnowledgeStore": "biomed_agent.retrievers.store",
+    "PubChemClient": "biomed_agent.retrievers.pubchem",
+    "UniProtClient": "biomed_agent.retrievers.uniprot",
+    "PubMedClient": "biomed_agent.retrievers.pubmed",
     "BioMedRetriever": "biomed_agent.retrievers.retriever",
+    "load_esm": "biomed_agent.proteins.esm",
+    "embed_sequences": "biomed_agent.proteins.embeddings",
+    "score_variants": "biomed_agent.proteins.variants",
 }
 
 __all__ = ["Settings", "__version__", "get_settings", *_error_names, *_LAZY]

@@ -79,62 +79,8 @@ def agent_world(data_dir: Path) -> Iterator[World]:
         yield World(server=server, settings=settings, store=KnowledgeStore(settings))
 
 
-def client_tool_specs(settings: Settings) -> list[Any]:
-    """``pubchem_lookup``/``uniprot_lookup``/``pubmed_search`` over the real clients.
-
-    Used only while the registry lacks them (the retrieval tools are built in parallel);
-    the results follow the published tool contract.
-    """
-    from pydantic import BaseModel
-
-    from biomed_agent.retrievers.pubchem import PubChemClient
-    from biomed_agent.retrievers.pubmed import PubMedClient
-    from biomed_agent.retrievers.uniprot import UniProtClient
-    from biomed_agent.tools.base import ToolSpec
-
-    class Query(BaseModel):
-        query: str
-
-    class ProteinQuery(BaseModel):
-        query: str
-        organism: str | None = None
-
-    class Search(BaseModel):
-        query: str
-        max_results: int = 10
-
-    def pubchem_lookup(query: str) -> dict[str, Any]:
-        meta = PubChemClient.from_settings(settings).compound_documents([query])[0].metadata
-        return {"cid": meta["cid"], "name": meta["title"], "properties": meta,
-                "source_url": meta["url"]}  # fmt: skip
-
-    def uniprot_lookup(query: str, organism: str | None = None) -> dict[str, Any]:
-        client = UniProtClient.from_settings(settings)
-        entry = client.entry(query) if organism is None else client.search(query, organism)[0]
-        return {"accession": entry.accession, "name": entry.protein_name, "gene": entry.gene,
-                "organism": entry.organism, "function": entry.function,
-                "source_url": entry.url}  # fmt: skip
-
-    def pubmed_search(query: str, max_results: int = 10) -> dict[str, Any]:
-        docs = PubMedClient.from_settings(settings).search_documents(query, max_results)
-        return {"query": query, "articles": [
-            {"pmid": d.metadata["record_id"], "title": d.metadata["title"],
-             "source_url": d.metadata["url"]} for d in docs]}  # fmt: skip
-
-    return [
-        ToolSpec("pubchem_lookup", pubchem_lookup, Query, "PubChem compound record."),
-        ToolSpec("uniprot_lookup", uniprot_lookup, ProteinQuery, "UniProt entry."),
-        ToolSpec("pubmed_search", pubmed_search, Search, "PubMed search."),
-    ]
-
-
 def make_agent(world: World, model: Any = None, **kwargs: Any) -> Any:
     """A BioMedAgent on the world's settings and store (model-free unless ``model``)."""
     from biomed_agent.agent.api import BioMedAgent
 
-    agent = BioMedAgent(model=model, settings=world.settings, store=world.store, **kwargs)
-    tools = dict(agent.context.tools)
-    for spec in client_tool_specs(world.settings):
-        tools.setdefault(spec.name, spec)
-    agent.context.tools = tools
-    return agent
+    return BioMedAgent(model=model, settings=world.settings, store=world.store, **kwargs)

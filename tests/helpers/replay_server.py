@@ -13,7 +13,8 @@ Routing: ``route(method, path, reply, params=...)`` matches the method, the exac
 and a subset of the query/form parameters (comma lists compare as sets, repeated keys
 are joined); the route with the most matching parameters wins, then the latest added.
 A reply is a :class:`Reply` or a function ``Request -> Reply`` (answers synthesised
-from recorded records). Unmatched requests get the service's documented 404.
+from recorded records). Unmatched requests get the reply of the longest matching
+``fallback(prefix, reply)`` (the service's documented 404, or a synthesising function).
 
 Faults, consumed in order for requests under ``path_prefix``, ``times`` times each
 (``times=None``: forever): :meth:`fail_status` (429 + Retry-After, 503 ServerBusy...),
@@ -21,8 +22,9 @@ Faults, consumed in order for requests under ``path_prefix``, ``times`` times ea
 body, then close), :meth:`fail_reset` (TCP reset, no answer).
 
 Load: ``latency`` seconds are added to every answer; ``rate_limit=N`` answers 429
-(``Retry-After: 1``) to any request beyond N in the last second (``throttled`` counts
-them). ``requests`` records every request that arrived, ``count(prefix)`` counts them.
+(``Retry-After: 1``) to any request under ``rate_limit_prefix`` beyond N in the last
+second (``throttled`` counts them). ``requests`` records every request that arrived;
+``count(prefix)`` counts them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import yaml
 
 from biomed_agent.retrievers.http import RetryPolicy
+from biomed_agent.retrievers.pubchem import REQUESTED_PROPERTIES
 from biomed_agent.settings import Settings
 
 PUBCHEM = "/pubchem/rest"
@@ -107,6 +110,15 @@ TOO_MANY = Reply(
 )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Daemon handler threads; a client that hung up (timeouts, resets) is not an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 def _values(value: str) -> frozenset[str]:
     return frozenset(v.strip() for v in value.split(",") if v.strip())
 
@@ -114,19 +126,20 @@ def _values(value: str) -> frozenset[str]:
 class ReplayServer:
     """Threaded replay server; use as a context manager (see the module docstring)."""
 
-    def __init__(self, *, latency: float = 0.0, rate_limit: int | None = None) -> None:
+    def __init__(
+        self, *, latency: float = 0.0, rate_limit: int | None = None, rate_limit_prefix: str = ""
+    ) -> None:
         self.latency = latency
         self.rate_limit = rate_limit
+        self.rate_limit_prefix = rate_limit_prefix
         self.requests: list[Request] = []
         self.throttled = 0
         self._routes: list[_Route] = []
-        self._fallbacks: list[tuple[str, Reply]] = []
+        self._fallbacks: list[tuple[str, Responder]] = []
         self._faults: list[_Fault] = []
         self._arrivals: deque[float] = deque()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -162,8 +175,8 @@ class ReplayServer:
         """Serve a fixture file (vcrpy cassettes: the first interaction's status and body)."""
         self.route(method, path, load_reply(file, status), params=params)
 
-    def fallback(self, path_prefix: str, reply: Reply) -> None:
-        """The answer to unmatched requests under ``path_prefix``."""
+    def fallback(self, path_prefix: str, reply: Responder) -> None:
+        """The answer to unmatched requests under ``path_prefix`` (the longest prefix wins)."""
         self._fallbacks.append((path_prefix, reply))
 
     def fail_status(self, reply: Reply, *, times: int | None = 1, path_prefix: str = "") -> None:
@@ -198,7 +211,7 @@ class ReplayServer:
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
-            if self.rate_limit is not None:
+            if self.rate_limit is not None and request.path.startswith(self.rate_limit_prefix):
                 while self._arrivals and self._arrivals[0] <= request.arrived - 1.0:
                     self._arrivals.popleft()
                 if len(self._arrivals) >= self.rate_limit:
@@ -222,9 +235,9 @@ class ReplayServer:
                     best, chosen = rank, candidate.responder
         if chosen is not None:
             return chosen(request) if callable(chosen) else chosen
-        for prefix, reply in self._fallbacks:
+        for prefix, reply in sorted(self._fallbacks, key=lambda f: -len(f[0])):
             if request.path.startswith(prefix):
-                return reply
+                return reply(request) if callable(reply) else reply
         return Reply(404, b"not found", "text/plain")
 
 
@@ -289,7 +302,7 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 
 
 # --- recorded fixtures ---------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_reply(file: Path, status: int = 200) -> Reply:
     """A fixture file as a reply; vcrpy cassettes give their first interaction's answer."""
     if file.suffix == ".yaml":
@@ -330,7 +343,7 @@ def fast_retry(retries: int = 2, sleeps: list[float] | None = None) -> RetryPoli
     return RetryPolicy(retries=retries, sleep=record.append)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pubmed_records(files: tuple[Path, ...]) -> dict[str, bytes]:
     """PMID -> the recorded ``<PubmedArticle>``/``<PubmedBookArticle>`` XML."""
     records: dict[str, bytes] = {}
@@ -381,123 +394,79 @@ def uniprot_search(
     return answer
 
 
-def install_recorded(server: ReplayServer, fixtures: Path = FIXTURES) -> None:
-    """Routes for every recorded (and documented synthetic) answer the client tests use."""
-    pc, up, pm = fixtures / "pubchem", fixtures / "uniprot", fixtures / "pubmed"
-    # PubChem
-    not_found = pugrest_fault(
-        "NotFound", "No CID found", "No CID found that matches the given name"
-    )
-    server.fallback(PUBCHEM, Reply(404, not_found))
-    aspirin = pc / "compound_name_aspirin_cids.json"
-    server.route_file("GET", f"{PUBCHEM}/pug/compound/name/aspirin/cids/JSON", aspirin)
-    server.route_file(
-        "GET",
-        f"{PUBCHEM}/pug/compound/name/C00267/cids/JSON",
-        pc / "compound_name_C00267_cids.json",
-    )
-    # the same recorded answer (CID 2244) for aspirin's SMILES and InChIKey
-    server.route_file(
-        "POST",
-        f"{PUBCHEM}/pug/compound/smiles/cids/JSON",
-        aspirin,
-        params={"smiles": "CC(=O)OC1=CC=CC=C1C(=O)O"},
-    )
-    server.route_file(
-        "GET", f"{PUBCHEM}/pug/compound/inchikey/BSYNRYMUTXBXSQ-UHFFFAOYSA-N/cids/JSON", aspirin
-    )
-    properties = f"{PUBCHEM}/pug/compound/cid/property/{{}}/JSON"
-    for file, cid in (
-        ("compound_cid_2244_properties_synthetic.json", "2244"),
-        ("compound_cid_2349_properties_legacy_names_synthetic.json", "2349"),
-        ("compound_cid_2244_2349_properties_synthetic.json", "2244,2349"),
-    ):
-        server.route(
-            "POST", _any_properties(properties), load_reply(pc / file), params={"cid": cid}
-        )
-    server.route_file(
-        "POST",
-        f"{PUBCHEM}/pug/compound/cid/synonyms/JSON",
-        pc / "compound_cid_2244_synonyms.json",
-        params={"cid": "2244"},
-    )
-    server.route_file(
-        "POST",
-        f"{PUBCHEM}/pug/compound/cid/synonyms/JSON",
-        pc / "compound_cid_2244_synonyms.json",
-        params={"cid": "2244,2349"},
-    )
-    server.route_file(
-        "GET",
-        f"{PUBCHEM}/pug_view/data/compound/2349/JSON",
-        pc / "pug_view_compound_2349_record.json",
-    )
-    # UniProt
-    server.fallback(UNIPROT, Reply(404, b'{"url":"","messages":["Resource not found"]}'))
-    entries = {}
-    for file in (
-        "uniprotkb_P30542_entry_2023.json",
-        "uniprotkb_inactive_deleted_I8FBX0.json",
-        "uniprotkb_inactive_demerged_Q00007.json",
-    ):
-        entry = json.loads((up / file).read_text())
-        entries[entry["primaryAccession"]] = entry
-        server.route_file("GET", f"{UNIPROT}/uniprotkb/{entry['primaryAccession']}", up / file)
-    active = {a: e for a, e in entries.items() if e["entryType"] != "Inactive"}
-    server.route("GET", f"{UNIPROT}/uniprotkb/search", uniprot_search(active, server.url))
-    adora1 = Reply(200, json.dumps({"results": [entries["P30542"]]}).encode())
-    server.route(
-        "GET",
-        f"{UNIPROT}/uniprotkb/search",
-        adora1,
-        params={"query": _gene_query("ADORA1") + " AND organism_id:9606"},
-    )
-    server.route_file(
-        "GET",
-        f"{UNIPROT}/uniprotkb/search",
-        up / "uniprotkb_search_no_results_with_facets.json",
-        params={"query": _gene_query("NOSUCHGENE")},
-    )
-    server.route_file(
-        "GET", f"{UNIPROT}/uniprotkb/P30542.fasta", up / "uniprotkb_P30542_synthetic.fasta"
-    )
-    # NCBI E-utilities
-    efetch_files = sorted((pm / "cassettes").glob("hawc_TestPubMedFetch.*.yaml")) + sorted(
-        pm.glob("efetch_*.xml")
-    )
-    server.route("POST", f"{NCBI}/efetch.fcgi", efetch_by_id(_pubmed_records(tuple(efetch_files))))
-    history = {"WebEnv": "MCID_synthetic_science_breast_cancer_2008", "query_key": "1"}
-    server.route_file(
-        "GET",
-        f"{NCBI}/efetch.fcgi",
-        pm / "cassettes/hawc_TestPubMedFetch.test_standard_query.yaml",
-        params=history,
-    )
-    server.route_file(
-        "GET",
-        f"{NCBI}/esearch.fcgi",
-        pm / "esearch_pubmed_science_breast_cancer_2008_usehistory_synthetic.xml",
-        params={"term": "science[journal] AND breast cancer AND 2008[pdat]"},
-    )
-    server.route_file(
-        "GET",
-        f"{NCBI}/esearch.fcgi",
-        pm / "esearch_pubmed_cancer_usehistory.xml",
-        params={"term": "cancer"},
-    )
-    server.route_file(
-        "GET",
-        f"{NCBI}/esearch.fcgi",
-        pm / "esearch_protein_no_results_phrase_not_found.xml",
-        params={"term": "abcXYZ"},
-    )
-
-
 def _gene_query(name: str) -> str:
     return f'(gene_exact:"{name}" OR gene:"{name}" OR protein_name:"{name}")'
 
 
-def _any_properties(template: str) -> str:
-    from biomed_agent.retrievers.pubchem import REQUESTED_PROPERTIES
+_PROPERTIES = "/pug/compound/cid/property/{}/JSON".format(",".join(REQUESTED_PROPERTIES))
+_ASPIRIN_CIDS = "pubchem/compound_name_aspirin_cids.json"
+_SYNONYMS = "pubchem/compound_cid_2244_synonyms.json"
+_HISTORY = {"WebEnv": "MCID_synthetic_science_breast_cancer_2008", "query_key": "1"}
+# (method, path under the server, fixture file, parameters the request must carry)
+RECORDED_ROUTES: tuple[tuple[str, str, str, dict[str, str] | None], ...] = (
+    ("GET", f"{PUBCHEM}/pug/compound/name/aspirin/cids/JSON", _ASPIRIN_CIDS, None),
+    ("GET", f"{PUBCHEM}/pug/compound/name/C00267/cids/JSON",
+     "pubchem/compound_name_C00267_cids.json", None),
+    # the same recorded answer (CID 2244) for aspirin's SMILES and InChIKey
+    ("POST", f"{PUBCHEM}/pug/compound/smiles/cids/JSON", _ASPIRIN_CIDS,
+     {"smiles": "CC(=O)OC1=CC=CC=C1C(=O)O"}),
+    ("GET", f"{PUBCHEM}/pug/compound/inchikey/BSYNRYMUTXBXSQ-UHFFFAOYSA-N/cids/JSON",
+     _ASPIRIN_CIDS, None),
+    ("POST", PUBCHEM + _PROPERTIES, "pubchem/compound_cid_2244_properties_synthetic.json",
+     {"cid": "2244"}),
+    ("POST", PUBCHEM + _PROPERTIES,
+     "pubchem/compound_cid_2349_properties_legacy_names_synthetic.json", {"cid": "2349"}),
+    ("POST", PUBCHEM + _PROPERTIES, "pubchem/compound_cid_2244_2349_properties_synthetic.json",
+     {"cid": "2244,2349"}),
+    ("POST", f"{PUBCHEM}/pug/compound/cid/synonyms/JSON", _SYNONYMS, {"cid": "2244"}),
+    ("POST", f"{PUBCHEM}/pug/compound/cid/synonyms/JSON", _SYNONYMS, {"cid": "2244,2349"}),
+    ("GET", f"{PUBCHEM}/pug_view/data/compound/2349/JSON",
+     "pubchem/pug_view_compound_2349_record.json", None),
+    ("GET", f"{UNIPROT}/uniprotkb/P30542", "uniprot/uniprotkb_P30542_entry_2023.json", None),
+    ("GET", f"{UNIPROT}/uniprotkb/I8FBX0", "uniprot/uniprotkb_inactive_deleted_I8FBX0.json", None),
+    ("GET", f"{UNIPROT}/uniprotkb/Q00007", "uniprot/uniprotkb_inactive_demerged_Q00007.json", None),
+    ("GET", f"{UNIPROT}/uniprotkb/search", "uniprot/uniprotkb_search_no_results_with_facets.json",
+     {"query": _gene_query("NOSUCHGENE")}),
+    ("GET", f"{UNIPROT}/uniprotkb/P30542.fasta", "uniprot/uniprotkb_P30542_synthetic.fasta", None),
+    ("GET", f"{NCBI}/efetch.fcgi", "pubmed/cassettes/hawc_TestPubMedFetch.test_standard_query.yaml",
+     _HISTORY),
+    ("GET", f"{NCBI}/esearch.fcgi",
+     "pubmed/esearch_pubmed_science_breast_cancer_2008_usehistory_synthetic.xml",
+     {"term": "science[journal] AND breast cancer AND 2008[pdat]"}),
+    ("GET", f"{NCBI}/esearch.fcgi", "pubmed/esearch_pubmed_cancer_usehistory.xml",
+     {"term": "cancer"}),
+    ("GET", f"{NCBI}/esearch.fcgi", "pubmed/esearch_protein_no_results_phrase_not_found.xml",
+     {"term": "abcXYZ"}),
+)  # fmt: skip
+# recorded efetch answers whose articles the efetch-by-id route serves
+RECORDED_ARTICLES = tuple(
+    f"pubmed/cassettes/hawc_TestPubMedFetch.test_{name}.yaml"
+    for name in ("structured_abstract", "abstract_with_child_text", "collective_author", "doi",
+                 "utf8", "book", "book_chapter", "title_with_child_text", "standard_query")
+) + tuple(
+    f"pubmed/efetch_pubmed_{name}.xml"
+    for name in ("30108519_mathml", "27797938_html_tags", "12091962_9997_abstract")
+)  # fmt: skip
 
-    return template.format(",".join(REQUESTED_PROPERTIES))
+
+def install_recorded(server: ReplayServer, fixtures: Path = FIXTURES) -> None:
+    """Routes for every recorded (and documented synthetic) answer the client tests use."""
+    not_found = pugrest_fault(
+        "NotFound", "No CID found", "No CID found that matches the given name"
+    )
+    server.fallback(PUBCHEM, Reply(404, not_found))
+    server.fallback(UNIPROT, Reply(404, b'{"url":"","messages":["Resource not found"]}'))
+    for method, path, file, params in RECORDED_ROUTES:
+        server.route_file(method, path, fixtures / file, params=params)
+    entry = json.loads((fixtures / "uniprot/uniprotkb_P30542_entry_2023.json").read_text())
+    server.route(
+        "GET", f"{UNIPROT}/uniprotkb/search", uniprot_search({"P30542": entry}, server.url)
+    )
+    server.route(
+        "GET",
+        f"{UNIPROT}/uniprotkb/search",
+        Reply(200, json.dumps({"results": [entry]}).encode()),
+        params={"query": _gene_query("ADORA1") + " AND organism_id:9606"},
+    )
+    articles = _pubmed_records(tuple(fixtures / file for file in RECORDED_ARTICLES))
+    server.route("POST", f"{NCBI}/efetch.fcgi", efetch_by_id(articles))

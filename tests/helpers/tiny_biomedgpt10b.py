@@ -17,6 +17,7 @@ published layout out by hand, so tests can check the model's own names against i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,16 +27,17 @@ from tests.helpers.tiny_llama import build_tiny_llama
 __all__ = ["TinySizes", "build_tiny_biomedgpt10b", "published_keys", "tiny_state_dict"]
 
 
+@dataclass(frozen=True)
 class TinySizes:
     """Dimensions of the tiny model (the real one: GIN 5x300, ESM 36x2560, Llama 32x4096)."""
 
-    gin_layers = 3
-    gin_hidden = 16
-    esm_layers = 2
-    esm_hidden = 32
-    esm_heads = 4
-    llm_layers = 2
-    llm_hidden = 64
+    gin_layers: int = 3
+    gin_hidden: int = 16
+    esm_layers: int = 2
+    esm_hidden: int = 32
+    esm_heads: int = 4
+    llm_layers: int = 2
+    llm_hidden: int = 64
 
 
 def published_keys(gin_layers: int, esm_layers: int, llm_layers: int) -> set[str]:
@@ -89,10 +91,21 @@ def published_keys(gin_layers: int, esm_layers: int, llm_layers: int) -> set[str
     return keys
 
 
-def _write_configs(directory: Path, sizes: type[TinySizes]) -> None:
-    from transformers import EsmConfig
+def _write_configs(directory: Path, sizes: TinySizes) -> None:
+    """LM config + tokenizer and ESM config only, as the published model ships them."""
+    from transformers import EsmConfig, LlamaConfig
 
-    build_tiny_llama(directory / "llm", num_layers=sizes.llm_layers, hidden_size=sizes.llm_hidden)
+    llm_dir = build_tiny_llama(directory / "llm")
+    for weights in llm_dir.glob("*.safetensors"):
+        weights.unlink()  # the fused checkpoint holds the LM weights
+    llm_config = LlamaConfig.from_pretrained(llm_dir)
+    heads = max(4, sizes.llm_hidden // 128)
+    llm_config.num_hidden_layers = sizes.llm_layers
+    llm_config.hidden_size = sizes.llm_hidden
+    llm_config.intermediate_size = sizes.llm_hidden * 2
+    llm_config.num_attention_heads = llm_config.num_key_value_heads = heads
+    llm_config.head_dim = sizes.llm_hidden // heads
+    llm_config.save_pretrained(llm_dir)
     EsmConfig(
         vocab_size=33,
         hidden_size=sizes.esm_hidden,
@@ -108,7 +121,9 @@ def _write_configs(directory: Path, sizes: type[TinySizes]) -> None:
     ).save_pretrained(directory / "esm")
 
 
-def tiny_state_dict(directory: Path, *, seed: int = 0) -> dict[str, torch.Tensor]:
+def tiny_state_dict(
+    directory: Path, *, seed: int = 0, sizes: TinySizes = TinySizes()
+) -> dict[str, torch.Tensor]:
     """A random state dict in the published layout for the configs under ``directory``."""
     from transformers import AutoTokenizer, EsmConfig, LlamaConfig
 
@@ -122,16 +137,13 @@ def tiny_state_dict(directory: Path, *, seed: int = 0) -> dict[str, torch.Tensor
     torch.manual_seed(seed)
     model = BioMedGPT10B(
         llm_config, esm_config, tokenizer,
-        gin_layers=TinySizes.gin_layers, gin_hidden=TinySizes.gin_hidden,
+        gin_layers=sizes.gin_layers, gin_hidden=sizes.gin_hidden,
     )  # fmt: skip
     state = {k: v for k, v in model.state_dict().items() if not k.endswith("inv_freq")}
-    for i in range(TinySizes.gin_layers):  # trained batch-norm statistics, not the defaults
-        state[f"mol_structure_encoder.batch_norms.{i}.running_mean"] = torch.randn(
-            TinySizes.gin_hidden
-        )
-        state[f"mol_structure_encoder.batch_norms.{i}.running_var"] = (
-            torch.rand(TinySizes.gin_hidden) + 0.5
-        )
+    for i in range(sizes.gin_layers):  # trained batch-norm statistics, not the defaults
+        norm = f"mol_structure_encoder.batch_norms.{i}."
+        state[norm + "running_mean"] = torch.randn(sizes.gin_hidden)
+        state[norm + "running_var"] = torch.rand(sizes.gin_hidden) + 0.5
     state["prot_structure_encoder.embeddings.position_ids"] = torch.arange(1026).unsqueeze(0)
     esm_dim = esm_config.hidden_size // esm_config.num_attention_heads
     esm_inv_freq = 1.0 / (10000 ** (torch.arange(0, esm_dim, 2).float() / esm_dim))
@@ -142,12 +154,18 @@ def tiny_state_dict(directory: Path, *, seed: int = 0) -> dict[str, torch.Tensor
     llm_inv_freq = 1.0 / (10000 ** (torch.arange(0, llm_dim, 2).float() / llm_dim))
     for i in range(llm_config.num_hidden_layers):
         state[f"llm.model.layers.{i}.self_attn.rotary_emb.inv_freq"] = llm_inv_freq
-    return {key: value.clone() for key, value in state.items()}
+    return state
 
 
-def build_tiny_biomedgpt10b(directory: Path, *, seed: int = 0) -> Path:
-    """Write configs, tokenizer and ``biomedgpt_10b.pth``; returns ``directory``."""
+def build_tiny_biomedgpt10b(
+    directory: Path, *, seed: int = 0, sizes: TinySizes = TinySizes()
+) -> Path:
+    """Write configs, tokenizer and ``biomedgpt_10b.pth``; returns ``directory``.
+
+    ``sizes`` scales the model (the loading benchmark writes a multi-GB one).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    _write_configs(directory, TinySizes)
-    torch.save(tiny_state_dict(directory, seed=seed), directory / "biomedgpt_10b.pth")
+    _write_configs(directory, sizes)
+    state = tiny_state_dict(directory, seed=seed, sizes=sizes)
+    torch.save(state, directory / "biomedgpt_10b.pth")
     return directory

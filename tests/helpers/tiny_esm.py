@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import functools
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -78,3 +79,9 @@ def shared_tiny_esm(favoured_residue: str | None = None) -> Path:
     """
     name = f"tiny-favour-{favoured_residue}.pt" if favoured_residue else "tiny.pt"
     return build_tiny_esm(_SHARED / name, favoured_residue=favoured_residue)
+
+
+def random_protein(length: int, seed: int) -> str:
+    """A reproducible random sequence over the 20 standard residues."""
+    rng = random.Random(seed)
+    return "".join(rng.choice("ACDEFGHIKLMNPQRSTVWY") for _ in range(length))

@@ -188,7 +188,10 @@ def _literature_section(cite: _Numbers) -> list[str]:
 
 
 def _abstract_of(item: Evidence) -> str:
-    """First sentences of an article's text after its title/author lines."""
+    """First sentences of an article's abstract (the record field, else its text)."""
+    abstract = item["details"].get("abstract")
+    if isinstance(abstract, str) and abstract.strip():
+        return _first_sentences(abstract)
     paragraphs = [
         p
         for p in item["text"].split("\n")

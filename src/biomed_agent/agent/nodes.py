@@ -17,6 +17,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from biomed_agent.agent.citations import (
+    evidence_from_hits,
     evidence_from_observations,
     merge_evidence,
     renumber,
@@ -145,6 +146,7 @@ def _run_tool(context: AgentContext, step: PlanStep, round_: int) -> Observation
 def _step_event(obs: Observation) -> dict[str, Any]:
     return {
         "type": "step",
+        "node": "understand" if obs["round"] == 0 else "act",
         "id": obs["id"],
         "tool": obs["tool"],
         "args": obs["args"],
@@ -257,8 +259,6 @@ class AgentNodes:
         self, names: Sequence[str], entities: Entities, notes: list[str]
     ) -> list[Evidence]:
         """Names that match a stored PubChem record's name or synonym exactly."""
-        from biomed_agent.agent.citations import evidence_from_hits
-
         try:
             store = self.context.knowledge_store()
             found = []
@@ -331,7 +331,7 @@ class AgentNodes:
                     state["question"], state["entities"], suggested, observations, context.tools
                 )
                 try:
-                    candidates = model_plan(context.model, prompt, context.tools, budget)
+                    candidates = model_plan(context.model, prompt, context.tools, context.max_steps)
                 except (ValueError, BiomedAgentError) as exc:
                     notes.append(f"the model's plan was rejected, rules used instead: {exc}")
                     candidates = suggested
@@ -342,10 +342,10 @@ class AgentNodes:
             else:
                 candidates = []
         steps, dropped = new_steps(candidates, observations, budget)
-        if dropped or (not budget and candidates):
+        if dropped:
             notes.append(
                 f"step limit reached (BIOMED_AGENT_MAX_STEPS={context.max_steps}): "
-                f"{dropped or len(candidates)} planned step(s) not run"
+                f"{dropped} planned step(s) not run"
             )
         _emit({"type": "step", "node": "plan", "steps": [dict(s) for s in steps]})
         return {
@@ -421,8 +421,6 @@ class AgentNodes:
         self, store: Any, refs: Sequence[tuple[str, str]], question: str
     ) -> list[Evidence]:
         """Each record's first chunk, plus the chunks of these records closest to the question."""
-        from biomed_agent.agent.citations import evidence_from_hits
-
         wanted = set(refs)
         rows: list[dict[str, Any]] = []
         for source, record_id in refs:

@@ -18,21 +18,24 @@ from biomed_agent.eval.items import TaskKind
 __all__ = ["extract_answer", "extract_choice", "extract_yesno"]
 
 _MARKUP = re.compile(r"[*_`#]+")
-_CUE = (
-    r"\b(?i:answer|option|choice)(?:\s+(?i:is|would\s+be|should\s+be))?\s*[:\-]?\s*(?i:option\s+)?"
-)
+_ANSWER_CUE = r"\b(?i:answer)(?:\s+(?i:is|would\s+be|should\s+be))?\s*[:\-]?\s*(?i:option\s+)?"
+_OPTION_CUE = r"\b(?i:option|choice)\s*[:\-]?\s*"
 _LABELS = ("yes", "no", "maybe")
 
 
 def _choice_patterns(letters: str) -> list[re.Pattern[str]]:
     upper, lower = re.escape(letters.upper()), re.escape(letters.lower())
+    cued = [
+        # "Answer: C", "the answer is (C)", "answer: (c)", "answer is c."; then "Option C"
+        rf"{cue}(?:[\(\[]?([{upper}])\b|[\(\[]([{lower}])[\)\]]|([{lower}])(?:[).:]|$))"
+        for cue in (_ANSWER_CUE, _OPTION_CUE)
+    ]
     return [
-        # "Answer: C", "the answer is (C)", "Option C", "answer: (c)", "answer is c."
-        re.compile(rf"{_CUE}[\(\[]?([{upper}])\b"),
-        re.compile(rf"{_CUE}(?:[\(\[]([{lower}])[\)\]]|([{lower}])(?:[).:]|$))"),
+        re.compile(cued[0]),
         # a reply that starts with the letter: "C", "C. text", "(C)", "c)", "B - text"
         re.compile(rf"^[\(\[]?([{upper}])(?:[\)\].:,]|\s+-|\s*$)"),
         re.compile(rf"^(?:[\(\[]([{lower}])[\)\]]|([{lower}])[).:])"),
+        re.compile(cued[1]),
     ]
 
 

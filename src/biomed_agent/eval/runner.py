@@ -156,6 +156,13 @@ def run_eval(
         raise InvalidInputError(
             f"--batch-size must be at least 1, got {batch_size}", input_name="--batch-size"
         )
+    if not items:
+        raise InvalidInputError("there are no items to evaluate", input_name="--data")
+    if len({item.id for item in items}) != len(items):
+        raise InvalidInputError(
+            "item ids repeat; results are keyed by id, so each item needs its own",
+            input_name="--data",
+        )
     sampler = FewShotSampler(shot_pool, settings.shots) if settings.shots else None
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(

@@ -69,15 +69,16 @@ def init_biomed_model(settings: Settings | None = None) -> BaseChatModel | None:
     if name.lower() == "none":
         return None
     if name.startswith(_REMOTE_PREFIX):
-        from biomed_agent.models.remote import ChatBioMedGPTRemote
+        from pydantic import SecretStr
+
+        from biomed_agent.models.remote import NO_API_KEY, ChatBioMedGPTRemote
 
         base_url, model = parse_remote_model(name)
-        key = settings.model_api_key
         return ChatBioMedGPTRemote(
             base_url=base_url,
             model=model,
+            api_key=settings.model_api_key or SecretStr(NO_API_KEY),
             max_new_tokens=settings.max_new_tokens,
-            **({"api_key": key} if key is not None else {}),
         )
     from biomed_agent.models.chat_model import ChatBioMedGPT
 

@@ -5,9 +5,10 @@ A backend only turns a :class:`GenerationRequest` into text pieces
 generation parameters as fields, per-call overrides, ``bind_tools`` /
 ``with_structured_output``, and a single generation path: ``_run`` feeds the
 pieces through an :class:`~biomed_agent.models.output.OutputAssembler` and
-yields answer deltas then one :class:`_Final`; ``_stream`` turns those into
-chunks and ``_generate`` into one message, so both always produce the same
-text, tool calls and usage.
+yields answer deltas then one :class:`_Final` (pieces after a stop string are
+read but dropped: backends stop at the same strings, and usage arrives last);
+``_stream`` turns those into chunks and ``_generate`` into one message, so both
+always produce the same text, tool calls and usage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -111,7 +112,7 @@ class BioMedChatBase(BaseChatModel):
         """Name reported in ``response_metadata["model_name"]`` and traces."""
 
     @abstractmethod
-    def _text_pieces(self, request: GenerationRequest) -> Iterator[str]:
+    def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         """Generate for ``request`` and yield raw text pieces as they are decoded.
 
         Closing the iterator early must stop generation.
@@ -192,8 +193,11 @@ class BioMedChatBase(BaseChatModel):
     def _final(self, request: GenerationRequest, assembler: OutputAssembler) -> _Final:
         rest, parsed = assembler.finish()
         finish = parsed.finish_reason if parsed.tool_calls else request.finish_reason or "stop"
-        metadata = {"model_name": self.model_name, "model_provider": _PROVIDER,
-                    "finish_reason": finish}
+        metadata = {
+            "model_name": self.model_name,
+            "model_provider": _PROVIDER,
+            "finish_reason": finish,
+        }
         return _Final(rest=rest, parsed=parsed, usage=request.usage, metadata=metadata)
 
     def _run(self, request: GenerationRequest) -> Iterator[str | _Final]:
@@ -203,8 +207,6 @@ class BioMedChatBase(BaseChatModel):
             for piece in pieces:
                 if delta := assembler.feed(piece):
                     yield delta
-                if assembler.stopped:
-                    break
         finally:
             pieces.close()
         yield self._final(request, assembler)
@@ -216,8 +218,6 @@ class BioMedChatBase(BaseChatModel):
             async for piece in pieces:
                 if delta := assembler.feed(piece):
                     yield delta
-                if assembler.stopped:
-                    break
         finally:
             await pieces.aclose()  # type: ignore[attr-defined]
         yield self._final(request, assembler)

@@ -112,7 +112,9 @@ class RenderedPrompt:
     dropped_turns: int
 
 
-def system_text(messages: Sequence[BaseMessage], mode: ToolMode | None, fmt: ConversationFormat) -> str:
+def system_text(
+    messages: Sequence[BaseMessage], mode: ToolMode | None, fmt: ConversationFormat
+) -> str:
     """The system text: the messages' system content (or the default) plus tool instructions."""
     custom = [m.text for m in messages if _role(m) == "system"]
     system = "\n".join(custom) if custom else fmt.system

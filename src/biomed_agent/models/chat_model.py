@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -12,6 +12,7 @@ from biomed_agent.errors import ModelLoadError
 from biomed_agent.models.base import BioMedChatBase, GenerationRequest
 from biomed_agent.models.chat_format import render_prompt
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
+from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE
 
 __all__ = ["ChatBioMedGPT"]
 
@@ -95,12 +96,12 @@ class ChatBioMedGPT(BioMedChatBase):
             self._loaded = load_model(self.load_spec)
         return self._loaded
 
-    def _text_pieces(self, request: GenerationRequest) -> Iterator[str]:
+    def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         import torch
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteriaList
 
-        from biomed_agent.models.constrained import (
-            CLOSING_ALLOWANCE,
+        from biomed_agent.models.decoding import (
+            PieceStreamer,
             StopCondition,
             make_constrained_decoding,
         )
@@ -129,8 +130,8 @@ class ChatBioMedGPT(BioMedChatBase):
                 )
             )
         cancel = threading.Event()
-        stopping = StopCondition(tokenizer, request.stop, prompt_length, cancel, request.mode)
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = PieceStreamer(tokenizer, request.stop, request.mode)
+        stopping = StopCondition(streamer, cancel)
         config = _generation_config(loaded, params, max_tokens=params.max_new_tokens + extra)
         outcome: dict[str, Any] = {}
 
@@ -139,7 +140,7 @@ class ChatBioMedGPT(BioMedChatBase):
                 with loaded.lock, torch.inference_mode():
                     if params.seed is not None:
                         torch.manual_seed(params.seed)
-                    outcome["ids"] = loaded.model.generate(
+                    outcome["ids"] = loaded.model.generate(  # type: ignore[operator]
                         **inputs,
                         generation_config=config,
                         logits_processor=processors,
@@ -161,7 +162,7 @@ class ChatBioMedGPT(BioMedChatBase):
             raise _translate(outcome["error"], self.model)
         output_tokens = int(outcome["ids"].shape[1]) - prompt_length
         request.set_usage(prompt_length, output_tokens)
-        if output_tokens >= params.max_new_tokens and not stopping.matched:
+        if output_tokens >= params.max_new_tokens and not streamer.stop_hit:
             request.finish_reason = "length"
 
 

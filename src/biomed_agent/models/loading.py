@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from biomed_agent.errors import ModelLoadError
 
@@ -74,7 +74,8 @@ class LoadedModel:
     @property
     def device(self) -> torch.device:
         """Device of the input embeddings (where input ids must go)."""
-        return self.model.get_input_embeddings().weight.device
+        weight = cast("torch.Tensor", self.model.get_input_embeddings().weight)
+        return weight.device
 
     @property
     def context_limit(self) -> int | None:
@@ -121,7 +122,9 @@ def _load(spec: LoadSpec) -> LoadedModel:
         Path(spec.offload_dir).mkdir(parents=True, exist_ok=True)
         kwargs["offload_folder"] = spec.offload_dir
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=kwargs["local_files_only"])
+        tokenizer = AutoTokenizer.from_pretrained(
+            source, local_files_only=kwargs["local_files_only"]
+        )
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (torch.OutOfMemoryError, MemoryError) as exc:
         raise ModelLoadError(

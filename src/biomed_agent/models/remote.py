@@ -21,7 +21,7 @@ History is not truncated here: the server knows its own context limit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr
@@ -36,7 +36,10 @@ from biomed_agent.models.chat_format import (
 )
 from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, build_grammar, tool_call_schema
 
-__all__ = ["ChatBioMedGPTRemote"]
+__all__ = ["NO_API_KEY", "ChatBioMedGPTRemote"]
+
+NO_API_KEY = "EMPTY"
+"""Placeholder key for servers started without ``--api-key`` (the client requires one)."""
 
 _SERVICE = "openai-compatible server"
 
@@ -50,7 +53,7 @@ class ChatBioMedGPTRemote(BioMedChatBase):
     model: str = "PharMolix/BioMedGPT-LM-7B"
     """Model name the server serves (vLLM's ``--served-model-name``)."""
 
-    api_key: SecretStr = Field(default=SecretStr("EMPTY"))
+    api_key: SecretStr = Field(default=SecretStr(NO_API_KEY))
     """Key sent as bearer token (vLLM ``--api-key``); vLLM without one accepts any value."""
 
     timeout: float = Field(default=120.0, gt=0)
@@ -70,14 +73,13 @@ class ChatBioMedGPTRemote(BioMedChatBase):
         """Build the sync and async OpenAI clients (cheap; nothing connects yet)."""
         from openai import AsyncOpenAI, OpenAI
 
-        options = {
-            "base_url": self.base_url.rstrip("/"),
-            "api_key": self.api_key.get_secret_value(),
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-        }
-        self._client = OpenAI(**options)
-        self._async_client = AsyncOpenAI(**options)
+        base_url, key = self.base_url.rstrip("/"), self.api_key.get_secret_value()
+        self._client = OpenAI(
+            base_url=base_url, api_key=key, timeout=self.timeout, max_retries=self.max_retries
+        )
+        self._async_client = AsyncOpenAI(
+            base_url=base_url, api_key=key, timeout=self.timeout, max_retries=self.max_retries
+        )
 
     @property
     def model_name(self) -> str:
@@ -131,7 +133,7 @@ class ChatBioMedGPTRemote(BioMedChatBase):
             return {"guided_grammar": grammar}
         return {"structured_outputs": {"grammar": grammar}}
 
-    def _text_pieces(self, request: GenerationRequest) -> Iterator[str]:
+    def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         import openai
 
         try:

@@ -45,8 +45,8 @@ __all__ = [
     "CLOSING_ALLOWANCE",
     "TEXT_ANSWER_EBNF",
     "ParsedOutput",
-    "build_grammar",
     "ToolMode",
+    "build_grammar",
     "new_tool_call_id",
     "parse_output",
     "resolve_tool_mode",
@@ -58,7 +58,7 @@ TOOL_CALL_START = "{"
 """First character of a tool call; a plain-text answer may not start with it."""
 
 CLOSING_ALLOWANCE = 128
-"""Tokens a tool call may use after ``max_new_tokens`` to close its JSON (see ``constrained``)."""
+"""Tokens a tool call may use after ``max_new_tokens`` to close its JSON (see ``decoding``)."""
 
 TEXT_ANSWER_EBNF = "root ::= [^{ \\t\\r\\n] [^]*"
 """A plain-text answer: anything that does not start with ``{`` or whitespace."""
@@ -206,16 +206,22 @@ def parse_output(text: str, mode: ToolMode | None) -> ParsedOutput:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        return _invalid(text, call_id, f"tool call is not complete JSON ({exc.msg}); the "
-                        "token budget ran out: raise max_new_tokens")
+        return _invalid(
+            text,
+            call_id,
+            f"tool call is not complete JSON ({exc.msg}); the "
+            "token budget ran out: raise max_new_tokens",
+        )
     if not isinstance(payload, dict) or payload.get("name") not in mode.allowed:
         return _invalid(text, call_id, f"tool call must name one of {list(mode.allowed)}")
     name = payload["name"]
     arguments = payload.get("arguments")
     error = _schema_error(arguments, mode.parameters(name))
-    if error is not None:
-        return _invalid(text, call_id, error, name=name)
-    return ParsedOutput(content="", tool_calls=[make_tool_call(name=name, args=arguments, id=call_id)])
+    if error is not None or not isinstance(arguments, dict):
+        return _invalid(text, call_id, error or "", name=name)
+    return ParsedOutput(
+        content="", tool_calls=[make_tool_call(name=name, args=arguments, id=call_id)]
+    )
 
 
 def _schema_error(arguments: object, schema: dict[str, Any]) -> str | None:

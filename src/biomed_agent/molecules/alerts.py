@@ -1,33 +1,34 @@
 """PAINS and Brenk structural alerts from RDKit's FilterCatalog, with a fast pre-screen.
 
-Matching one molecule against all 585 PAINS + Brenk entries costs several
-milliseconds, mostly in PAINS patterns that cannot match. PAINS entries are
-therefore pre-screened (:mod:`biomed_agent.molecules.screening`) with the PAINS
-SMARTS RDKit ships (``Data/Pains/wehi_pains.csv``, the source of its PAINS
-catalog); the match itself is always the catalog entry's own. Entries without a
-known SMARTS (Brenk) are always matched. Tests and the benchmark check that the
+Matching a molecule against all 585 PAINS + Brenk entries one by one costs several
+milliseconds, nearly all of it in patterns that cannot match. Each entry is
+therefore pre-screened (:mod:`biomed_agent.molecules.screening`) with the entry's
+own SMARTS pattern, read back from the entry's serialised form (a boost archive
+holding one pickled query molecule followed by its ``minCount maxCount``). The
+match itself is always the catalog entry's own ``HasFilterMatch``. An entry whose
+pattern cannot be read that way, or that could match with zero occurrences
+(``minCount`` 0), is never screened out. Tests and the benchmark check that the
 result equals ``FilterCatalog.GetMatches`` on real molecules.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypedDict
 
 import numpy as np
-from rdkit import Chem, RDConfig
+from rdkit import Chem
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogEntry, FilterCatalogParams
 
-from biomed_agent.molecules.parsing import MolLike, quiet_rdkit, to_mol
+from biomed_agent.molecules.parsing import MolLike, to_heavy_mol
 from biomed_agent.molecules.screening import PatternScreen, pattern_bits
 
 __all__ = ["StructuralAlerts", "alert_catalog", "structural_alerts"]
 
-_PAINS_SMARTS = os.path.join(RDConfig.RDDataDir, "Pains", "wehi_pains.csv")
+# "<length> <RDKit mol pickle, starting with its magic number> <minCount> <maxCount> "
+_PICKLED_QUERY = re.compile(rb" (\d+) (?=\xef\xbe\xad\xde)")
 
 
 class StructuralAlerts(TypedDict):
@@ -46,19 +47,20 @@ def alert_catalog() -> FilterCatalog:
     return FilterCatalog(params)
 
 
-def _pains_queries() -> dict[str, Chem.Mol]:
-    """PAINS query molecules by entry name; empty where this RDKit build lacks the file."""
-    if not os.path.exists(_PAINS_SMARTS):
-        return {}
-    with open(_PAINS_SMARTS, newline="") as handle, quiet_rdkit():
-        rows = [
-            (re.fullmatch(r"<regId=(.+)>", label), smarts) for smarts, label in csv.reader(handle)
-        ]
-        return {
-            match.group(1): query
-            for match, smarts in rows
-            if match and (query := Chem.MolFromSmarts(smarts, mergeHs=True)) is not None
-        }
+def _screening_query(entry: FilterCatalogEntry) -> Chem.Mol | None:
+    """The entry's single SMARTS query if it needs at least one occurrence, else None."""
+    data = entry.Serialize()
+    found = list(_PICKLED_QUERY.finditer(data))
+    if len(found) != 1:
+        return None  # no pattern, or a compound matcher: always match it
+    start, size = found[0].end(), int(found[0].group(1))
+    counts = re.match(rb" (\d+) (\d+) ", data[start + size :])
+    if counts is None or int(counts.group(1)) < 1:
+        return None
+    try:
+        return Chem.Mol(data[start : start + size])
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -80,21 +82,21 @@ class _ScreenedCatalog:
 def _screened_catalog() -> _ScreenedCatalog:
     catalog = alert_catalog()
     entries = tuple(catalog.GetEntryWithIdx(i) for i in range(catalog.GetNumEntries()))
-    names = tuple(entry.GetDescription() for entry in entries)
-    is_pains = tuple(entry.GetProp("FilterSet").startswith("PAINS") for entry in entries)
-    pains = _pains_queries()
-    queries = [
-        pains.get(name) if flag else None for name, flag in zip(names, is_pains, strict=True)
-    ]
-    return _ScreenedCatalog(entries, names, is_pains, PatternScreen(queries))
+    return _ScreenedCatalog(
+        entries=entries,
+        names=tuple(entry.GetDescription() for entry in entries),
+        is_pains=tuple(entry.GetProp("FilterSet").startswith("PAINS") for entry in entries),
+        screen=PatternScreen([_screening_query(entry) for entry in entries]),
+    )
 
 
 def structural_alerts(value: MolLike, *, screen_bits: np.ndarray | None = None) -> StructuralAlerts:
     """PAINS (families A-C) and Brenk alerts the molecule matches, by entry name, sorted.
 
-    ``screen_bits``: the molecule's :func:`~biomed_agent.molecules.screening.pattern_bits`
-    when the caller already has them (saves recomputing them).
+    ``screen_bits``: the H-free molecule's
+    :func:`~biomed_agent.molecules.screening.pattern_bits` if the caller has them.
     """
-    mol = to_mol(value)
-    bits = pattern_bits(mol) if screen_bits is None else screen_bits
-    return _screened_catalog().matches(mol, bits)
+    mol = to_heavy_mol(value)
+    return _screened_catalog().matches(
+        mol, pattern_bits(mol) if screen_bits is None else screen_bits
+    )

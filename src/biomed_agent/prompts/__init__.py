@@ -36,9 +36,7 @@ def available_prompts() -> list[str]:
     """File names of every prompt shipped with the package."""
     root = resources.files(__name__)
     return sorted(
-        entry.name
-        for entry in root.iterdir()
-        if entry.is_file() and entry.name.endswith(_SUFFIXES)
+        entry.name for entry in root.iterdir() if entry.is_file() and entry.name.endswith(_SUFFIXES)
     )
 
 

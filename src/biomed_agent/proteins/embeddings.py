@@ -18,7 +18,14 @@ from biomed_agent.proteins.batching import owning_windows, plan_windows
 from biomed_agent.proteins.esm import EsmModel
 from biomed_agent.proteins.sequences import esm_token_ids, parse_sequence
 
-__all__ = ["DEFAULT_OVERLAP", "DEFAULT_TOKEN_BUDGET", "ProteinEmbedding", "embed_sequences"]
+__all__ = [
+    "DEFAULT_OVERLAP",
+    "DEFAULT_TOKEN_BUDGET",
+    "ProteinEmbedding",
+    "embed_sequences",
+    "residue_outputs",
+    "window_size",
+]
 
 DEFAULT_TOKEN_BUDGET = 4096
 """Padded tokens per forward pass (fair-esm ``extract.py``'s default ``--toks_per_batch``)."""

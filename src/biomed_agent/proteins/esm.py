@@ -48,6 +48,8 @@ __all__ = [
     "esm_from_settings",
     "load_esm",
     "resolve_checkpoint",
+    "resolve_device",
+    "resolve_dtype",
 ]
 
 ESM2_MAX_RESIDUES = 1022
@@ -168,9 +170,14 @@ class EsmModel:
     """
 
     def __init__(
-        self, module: torch.nn.Module, *, label: str, identity: str, device: torch.device,
+        self,
+        module: torch.nn.Module,
+        *,
+        label: str,
+        identity: str,
+        device: torch.device,
         dtype: torch.dtype,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.module = module
         self.label = label
         """What the user named: registry name or checkpoint path."""
@@ -221,17 +228,13 @@ class EsmModel:
                 tokens[slot, : len(rows[index])] = torch.as_tensor(rows[index])
             with self._lock, torch.inference_mode():
                 output = self.module(tokens.to(self.device), repr_layers=[layer_index])
-                values = (
-                    (
-                        torch.log_softmax(output["logits"].float(), dim=-1)
-                        if log_probs
-                        else output["representations"][layer_index].float()
-                    )
-                    .cpu()
-                    .numpy()
-                )
+                selected = output["logits"] if log_probs else output["representations"][layer_index]
+                values = selected.float()
+                if log_probs:
+                    values = torch.log_softmax(values, dim=-1)
+                array = values.cpu().numpy()
             for slot, index in enumerate(batch):
-                results[index] = values[slot, : len(rows[index])].copy()
+                results[index] = array[slot, : len(rows[index])].copy()
         return results
 
 
@@ -255,9 +258,12 @@ def load_esm(model: str, *, device: str = "auto", dtype: str = "auto") -> EsmMod
                 digest = hashlib.sha256(repr(key[:3]).encode()).hexdigest()[:12]
                 identity = f"{path.stem}-{digest}"
             _CACHE[key] = EsmModel(
-                module.eval(), label=label, identity=identity, device=torch_device,
+                module.eval(),
+                label=label,
+                identity=identity,
+                device=torch_device,
                 dtype=torch_dtype,
-            )  # fmt: skip
+            )
         return _CACHE[key]
 
 
@@ -269,7 +275,12 @@ def esm_from_settings(settings: Settings) -> EsmModel:
 def _read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            try:  # memory-map: tensors are paged in as the model copies them, not all at once
+                data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+                data = torch.load(path, map_location="cpu", weights_only=True)  # legacy format
     except Exception as exc:  # torch.load's failures have no common base class
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(

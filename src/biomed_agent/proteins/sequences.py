@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from biomed_agent.errors import InvalidSequenceError, shorten
 
 __all__ = [
+    "ESM_CLS",
+    "ESM_EOS",
+    "ESM_MASK",
+    "ESM_PAD",
     "ESM_VOCABULARY",
     "NONSTANDARD_RESIDUES",
     "STANDARD_RESIDUES",

@@ -86,9 +86,13 @@ class EmbeddingStore:
             dict.fromkeys(s for s in parsed if not all(p.is_file() for p in self.paths(s)))
         )
         computed = embed_sequences(
-            missing, self.model, token_budget=self.token_budget, window=self.window,
-            overlap=self.overlap, layer=self.layer,
-        )  # fmt: skip
+            missing,
+            self.model,
+            token_budget=self.token_budget,
+            window=self.window,
+            overlap=self.overlap,
+            layer=self.layer,
+        )
         for sequence, embedding in zip(missing, computed, strict=True):
             mean_path, residues_path = self.paths(sequence)
             _save(residues_path, embedding.per_residue)

@@ -85,9 +85,13 @@ def score_variants(
     positions = sorted({mutation.index for mutations in variants for mutation in mutations})
     if method == "wt_marginal":
         log_probs = residue_outputs(
-            [wild_type], model, token_budget=token_budget, window=window, overlap=overlap,
+            [wild_type],
+            model,
+            token_budget=token_budget,
+            window=window,
+            overlap=overlap,
             log_probs=True,
-        )[0]  # fmt: skip
+        )[0]
         by_position = {index: log_probs[index] for index in positions}
     elif method == "masked_marginal":
         by_position = _masked_log_probs(

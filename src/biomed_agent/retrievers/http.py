@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -58,10 +58,14 @@ from biomed_agent.errors import (
 )
 from biomed_agent.settings import Settings
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = [
     "FetchStats",
     "RateLimiter",
     "RetryPolicy",
+    "ServiceClient",
     "ServiceSession",
     "quote_segment",
     "rate_limiter_for",
@@ -320,7 +324,8 @@ class ServiceSession:
             )
         self._origin = (origin.scheme, origin.netloc)
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
-        cache = SQLiteCache(settings.cache_dir / f"{service.lower()}.sqlite", wal=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", service.lower())
+        cache = SQLiteCache(settings.cache_dir / f"{slug}.sqlite", wal=True)
         self._session = CachedSession(
             backend=cache,
             expire_after=timedelta(days=settings.http_cache_days),
@@ -378,11 +383,14 @@ class ServiceSession:
             params = {**(params or {}), **self._default_params}
         else:
             data = {**(data or {}), **self._default_params}
+        request = self._session.prepare_request(
+            requests.Request(method, url, params=params, data=data)
+        )
         if self.offline:
-            return self._from_cache_only(method, url, params, data, what)
+            return self._from_cache_only(request, what)
         attempts = self.retry.retries + 1
         for attempt in range(attempts):
-            outcome = self._attempt(method, url, params, data, what)
+            outcome = self._attempt(request, what)
             if isinstance(outcome, requests.Response):
                 return outcome
             failure = outcome
@@ -403,18 +411,11 @@ class ServiceSession:
         )
 
     def _attempt(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        what: str,
+        self, request: requests.PreparedRequest, what: str
     ) -> requests.Response | _Failure:
         """One try: the response when usable, a retryable :class:`_Failure`, or a raised error."""
         try:
-            response = self._session.request(
-                method, url, params=params, data=data, timeout=self.timeout
-            )
+            response = self._session.send(request, timeout=self.timeout)
         except requests.Timeout:
             return _Failure(UpstreamTimeoutError, None, f"no answer within {self.timeout:g}s")
         except (
@@ -456,20 +457,10 @@ class ServiceSession:
             status=status,
         )
 
-    def _from_cache_only(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        what: str,
-    ) -> requests.Response:
+    def _from_cache_only(self, request: requests.PreparedRequest, what: str) -> requests.Response:
         """Offline: the cached answer (fresh or expired) or :class:`OfflineError`; no network."""
-        prepared = self._session.prepare_request(
-            requests.Request(method, url, params=params, data=data)
-        )
         cache = self._session.cache
-        cached = cache.get_response(cache.create_key(prepared))
+        cached = cache.get_response(cache.create_key(request))
         if cached is None:
             raise OfflineError(
                 f"offline mode (BIOMED_OFFLINE=1) and {what} is not in the {self.service} cache. "
@@ -480,3 +471,25 @@ class ServiceSession:
         outcome = self._judge(cached, what)  # a cached 404 raises NotFoundError here
         assert isinstance(outcome, requests.Response), "only 200 and 404 answers are cached"
         return outcome
+
+
+class ServiceClient:
+    """Base of the PubChem, UniProt and PubMed clients: one session and its counters."""
+
+    def __init__(self, http: ServiceSession) -> None:
+        self.http = http
+
+    @property
+    def stats(self) -> FetchStats:
+        """Cumulative request/cache counters of this client (see :class:`FetchStats`)."""
+        return self.http.stats
+
+    def close(self) -> None:
+        """Close the HTTP session and its cache file."""
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

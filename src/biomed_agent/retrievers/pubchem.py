@@ -26,8 +26,8 @@ from biomed_agent.errors import (
     shorten,
 )
 from biomed_agent.retrievers.http import (
-    FetchStats,
     RetryPolicy,
+    ServiceClient,
     ServiceSession,
     quote_segment,
     read_json,
@@ -264,11 +264,11 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield items[start : start + size]
 
 
-class PubChemClient:
+class PubChemClient(ServiceClient):
     """Batched, cached, rate-limited PubChem client; see the module docstring for budgets."""
 
     def __init__(self, http: ServiceSession, *, workers: int = 8) -> None:
-        self.http = http
+        super().__init__(http)
         self.workers = workers
 
     @classmethod
@@ -279,10 +279,6 @@ class PubChemClient:
         return cls(
             ServiceSession(SERVICE, settings.pubchem_url, settings, max_per_second=5, retry=retry)
         )
-
-    @property
-    def stats(self) -> FetchStats:
-        return self.http.stats
 
     # --- identifiers ---------------------------------------------------------
     def resolve_cid(self, query: str | int, kind: QueryKind = "auto") -> int:

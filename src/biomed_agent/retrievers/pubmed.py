@@ -27,7 +27,7 @@ from biomed_agent.errors import (
     UpstreamError,
     shorten,
 )
-from biomed_agent.retrievers.http import FetchStats, RetryPolicy, ServiceSession
+from biomed_agent.retrievers.http import RetryPolicy, ServiceClient, ServiceSession
 from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -301,11 +301,8 @@ class SearchResult:
     query_key: str
 
 
-class PubMedClient:
+class PubMedClient(ServiceClient):
     """Batched, cached, rate-limited PubMed client; see the module docstring."""
-
-    def __init__(self, http: ServiceSession) -> None:
-        self.http = http
 
     @classmethod
     def from_settings(cls, settings: Settings, *, retry: RetryPolicy | None = None) -> PubMedClient:
@@ -325,10 +322,6 @@ class PubMedClient:
             retry=retry,
         )
         return cls(http)
-
-    @property
-    def stats(self) -> FetchStats:
-        return self.http.stats
 
     def search(self, query: str, max_results: int = 10) -> SearchResult:
         """esearch with ``usehistory=y``: total count, the first PMIDs, WebEnv and query_key."""

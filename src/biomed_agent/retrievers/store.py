@@ -24,7 +24,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,14 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
     from langchain_chroma import Chroma
 
-__all__ = ["KNOWN_SOURCES", "IngestCounts", "KnowledgeStore", "SearchHit", "chunk_id"]
+__all__ = [
+    "KNOWN_SOURCES",
+    "IngestCounts",
+    "KnowledgeStore",
+    "PreparedRecord",
+    "SearchHit",
+    "chunk_id",
+]
 
 KNOWN_SOURCES: tuple[str, ...] = ("pubchem", "uniprot", "pubmed", "file")
 """Values of the ``source`` metadata written by biomed-agent's ingesters."""
@@ -111,7 +118,7 @@ class SearchHit:
 
 
 @dataclass
-class _Record:
+class PreparedRecord:
     """A record ready to write: its chunks, their ids and metadata, and its content hash."""
 
     source: str
@@ -192,9 +199,11 @@ def _identity(document: Document) -> tuple[str, str]:
     return source, str(record_id)
 
 
-def _batches(records: Sequence[_Record], chunks_per_batch: int) -> Iterator[list[_Record]]:
+def _batches(
+    records: Sequence[PreparedRecord], chunks_per_batch: int
+) -> Iterator[list[PreparedRecord]]:
     """Consecutive groups of whole records holding about ``chunks_per_batch`` chunks."""
-    batch: list[_Record] = []
+    batch: list[PreparedRecord] = []
     size = 0
     for record in records:
         batch.append(record)
@@ -240,7 +249,7 @@ class KnowledgeStore:
     def from_settings(cls, settings: Settings | None = None) -> KnowledgeStore:
         return cls(settings)
 
-    def _errors(self, action: str) -> Any:
+    def _errors(self, action: str) -> AbstractContextManager[None]:
         return _store_errors(action, self.location)
 
     def _check_embedding_model(self) -> None:
@@ -269,8 +278,11 @@ class KnowledgeStore:
 
     # --- writing ------------------------------------------------------------
 
-    def _plan(self, documents: Iterable[Document]) -> list[_Record]:
-        """Group documents into records, chunk them and hash them; validate before any write."""
+    def prepare(self, documents: Iterable[Document]) -> list[PreparedRecord]:
+        """Group documents into records, chunk and hash them, as :meth:`add_documents` would.
+
+        Nothing is written; bad documents raise here, before any write.
+        """
         groups: dict[tuple[str, str], list[Document]] = {}
         for document in documents:
             group = groups.setdefault(_identity(document), [])
@@ -279,7 +291,7 @@ class KnowledgeStore:
         chunking = [self.settings.chunk_size, self.settings.chunk_overlap]
         records = []
         for (source, record_id), group in groups.items():
-            record = _Record(source, record_id)
+            record = PreparedRecord(source, record_id)
             where = f"record {record.key!r}"
             hashed: list[Any] = [chunking]
             for document in group:
@@ -304,7 +316,7 @@ class KnowledgeStore:
             records.append(record)
         return records
 
-    def _changed(self, batch: list[_Record]) -> list[tuple[_Record, bool]]:
+    def _changed(self, batch: list[PreparedRecord]) -> list[tuple[PreparedRecord, bool]]:
         """Records of ``batch`` to (re)write, each with whether some of its chunks exist."""
         ids = [i for record in batch for i in record.ids]
         with self._errors("read"):
@@ -320,7 +332,7 @@ class KnowledgeStore:
                 changed.append((record, any(h is not None for h in hashes)))
         return changed
 
-    def _write(self, changed: list[tuple[_Record, bool]]) -> None:
+    def _write(self, changed: list[tuple[PreparedRecord, bool]]) -> None:
         """Drop chunks past each changed record's new length, then upsert its chunks."""
         texts = [t for record, _ in changed for t in record.texts]
         vectors = self.embedder.encode(texts)
@@ -351,7 +363,7 @@ class KnowledgeStore:
         Documents sharing ``source`` and ``record_id`` (the pages of one file) form one
         record whose chunks are numbered in order. Metadata values must be scalars.
         """
-        records = self._plan(documents)
+        records = self.prepare(documents)
         counts = IngestCounts(records=len(records))
         with tqdm(
             total=len(records), unit="record", desc="storing", file=sys.stderr, disable=not progress

@@ -23,8 +23,8 @@ from biomed_agent.errors import (
     shorten,
 )
 from biomed_agent.retrievers.http import (
-    FetchStats,
     RetryPolicy,
+    ServiceClient,
     ServiceSession,
     quote_segment,
     read_json,
@@ -49,6 +49,11 @@ logger = logging.getLogger(__name__)
 SERVICE = "UniProt"
 ACCESSIONS_PER_QUERY = 100
 """Accessions OR-ed into one search query (keeps the URL near 2 kB)."""
+SEARCH_FIELDS = (
+    "accession,id,protein_name,gene_names,organism_name,organism_id,length,"
+    "cc_function,cc_subcellular_location,cc_disease,go"
+)
+"""Only the sections a :class:`ProteinEntry` reads (full entries run to 100+ kB each)."""
 
 # UniProt's documented accession format
 ACCESSION_PATTERN = re.compile(
@@ -208,11 +213,8 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class UniProtClient:
+class UniProtClient(ServiceClient):
     """Batched, cached, rate-limited UniProt client; see the module docstring."""
-
-    def __init__(self, http: ServiceSession) -> None:
-        self.http = http
 
     @classmethod
     def from_settings(
@@ -222,10 +224,6 @@ class UniProtClient:
         return cls(
             ServiceSession(SERVICE, settings.uniprot_url, settings, max_per_second=10, retry=retry)
         )
-
-    @property
-    def stats(self) -> FetchStats:
-        return self.http.stats
 
     def _raw_entry(self, accession: str) -> dict[str, Any]:
         what = f"entry {accession}"
@@ -287,7 +285,9 @@ class UniProtClient:
         )
         page = read_json(
             self.http.get(
-                "/uniprotkb/search", {"query": terms, "format": "json", "size": size}, what=what
+                "/uniprotkb/search",
+                {"query": terms, "format": "json", "fields": SEARCH_FIELDS, "size": size},
+                what=what,
             ),
             SERVICE,
             what,
@@ -342,7 +342,7 @@ class UniProtClient:
         what = f"batch of {expected} accession(s)"
         response: requests.Response | None = self.http.get(
             "/uniprotkb/search",
-            {"query": query, "format": "json", "size": min(500, expected)},
+            {"query": query, "format": "json", "fields": SEARCH_FIELDS, "size": min(500, expected)},
             what=what,
         )
         while response is not None:

@@ -114,9 +114,13 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             check_mutations(wild_type, variant, name=name)  # bad input fails before model loading
         model = esm_from_settings(settings)
         scores = score_variants(
-            wild_type, variants, model, method=method,
-            token_budget=settings.esm_token_budget, overlap=settings.esm_window_overlap,
-        )  # fmt: skip
+            wild_type,
+            variants,
+            model,
+            method=method,
+            token_budget=settings.esm_token_budget,
+            overlap=settings.esm_window_overlap,
+        )
         return {
             "model": model.label,
             "method": method,

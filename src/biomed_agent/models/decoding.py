@@ -1,4 +1,4 @@
-"""Decoding controls for transformers `generate`: xgrammar-constrained tool calls, stop strings.
+"""Decoding controls for transformers ``generate``: constrained tool calls, streaming, stops.
 
 Grammar (see :mod:`biomed_agent.models.tool_calling` for why it makes every
 emitted call valid)::
@@ -31,19 +31,22 @@ as an invalid tool call, never as a valid one.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 import xgrammar as xgr
-import threading
-
 from transformers import LogitsProcessor, StoppingCriteria
+from transformers.generation.streamers import BaseStreamer
 
 from biomed_agent.models.loading import LoadedModel
-from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, ToolMode, build_grammar
+from biomed_agent.models.tool_calling import ToolMode, build_grammar
 
 __all__ = [
     "ConstrainedDecoding",
+    "PieceStreamer",
     "StopCondition",
     "compile_for",
     "make_constrained_decoding",
@@ -130,7 +133,7 @@ class ConstrainedDecoding(LogitsProcessor):
         self._prompt_length = prompt_length
         self._closing_after = closing_after
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.Tensor:
         generated = input_ids.shape[1] - self._prompt_length
         if generated > 0 and not self._matcher.accept_token(int(input_ids[0, -1])):
             raise RuntimeError("constrained decoding: the grammar rejected a sampled token")
@@ -143,39 +146,77 @@ class ConstrainedDecoding(LogitsProcessor):
         return masked.to(scores.device)
 
 
-class StopCondition(StoppingCriteria):
-    """Stops at a stop string (never inside a tool call), or when the reader went away."""
+class PieceStreamer(BaseStreamer):
+    """Decodes generated tokens incrementally and queues text pieces for the reading thread.
 
-    def __init__(
-        self,
-        tokenizer: Any,
-        stop: list[str],
-        prompt_length: int,
-        cancel: threading.Event,
-        mode: ToolMode | None,
-    ) -> None:
+    Unlike ``TextIteratorStreamer``, which re-decodes all text since the last line
+    break at every token, it decodes only the newest tokens (the "prefix/read
+    offset" scheme of vLLM's detokenizer), so each token costs O(1). It also
+    watches the text for stop strings (not inside a tool call), so
+    :class:`StopCondition` can end generation on the step a stop string appears.
+    """
+
+    def __init__(self, tokenizer: Any, stop: list[str], mode: ToolMode | None) -> None:
         self._tokenizer = tokenizer
         self._stop = stop
-        self._window = max((len(s) for s in stop), default=0) + 4
-        self._prompt_length = prompt_length
-        self._cancel = cancel
+        self._keep = max((len(s) for s in stop), default=1)
         self._mode = mode
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._ids: list[int] = []
+        self._prefix = self._read = 0
+        self._prompt_seen = False
         self._start = ""
-        self.matched = False
-        """True when generation ended because a stop string appeared."""
+        self._tail = ""
+        self.stop_hit = False
+        """True once a stop string appeared in the generated text."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        done = self._cancel.is_set() or self._at_stop_string(input_ids[0])
+    def put(self, value: torch.Tensor) -> None:
+        """Called by ``generate`` with the prompt first, then each new token."""
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self._ids.extend(value.reshape(-1).tolist())
+        done = self._decode(self._prefix, self._read)
+        text = self._decode(self._prefix, len(self._ids))
+        # A trailing U+FFFD may be a character whose bytes span tokens: wait for the rest
+        # (at most 4 tokens for UTF-8), then let an invalid byte through as U+FFFD.
+        pending = len(self._ids) - self._read
+        if len(text) > len(done) and (not text.endswith("\ufffd") or pending >= 4):
+            self._prefix, self._read = self._read, len(self._ids)
+            self._emit(text[len(done) :])
+
+    def end(self) -> None:
+        """Flush what is left and tell the reader generation is over."""
+        done = self._decode(self._prefix, self._read)
+        text = self._decode(self._prefix, len(self._ids))
+        if len(text) > len(done):
+            self._emit(text[len(done) :])
+        self._queue.put(None)
+
+    def __iter__(self) -> Iterator[str]:
+        while (piece := self._queue.get()) is not None:
+            yield piece
+
+    def _decode(self, start: int, stop: int) -> str:
+        text: str = self._tokenizer.decode(self._ids[start:stop], skip_special_tokens=True)
+        return text
+
+    def _emit(self, piece: str) -> None:
+        if not self._start:
+            self._start = piece.lstrip()
+        if not (self._mode is not None and self._start.startswith("{")):
+            self._tail = (self._tail + piece)[-2 * self._keep :]
+            self.stop_hit = self.stop_hit or any(s in self._tail for s in self._stop)
+        self._queue.put(piece)
+
+
+class StopCondition(StoppingCriteria):
+    """Ends generation at a stop string the streamer saw, or when the reader went away."""
+
+    def __init__(self, streamer: PieceStreamer, cancel: threading.Event) -> None:
+        self._streamer = streamer
+        self._cancel = cancel
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        done = self._cancel.is_set() or self._streamer.stop_hit
         return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
-
-    def _at_stop_string(self, ids: torch.Tensor) -> bool:
-        generated = ids[self._prompt_length :]
-        if self._mode is not None:
-            if not self._start:
-                self._start = self._tokenizer.decode(generated[:4], skip_special_tokens=True)
-                self._start = self._start.lstrip()
-            if self._start.startswith("{"):
-                return False  # a tool call ends by its grammar
-        tail = self._tokenizer.decode(generated[-self._window :], skip_special_tokens=True)
-        self.matched = any(s in tail for s in self._stop)
-        return self.matched

@@ -1,0 +1,90 @@
+"""Benchmark the agent graph's own overhead per question (target: p50 under 50 ms).
+
+What is timed: :meth:`BioMedAgent.ask` end to end on the replay server of recorded
+PubChem/UniProt/PubMed answers (loopback, so "network" is near zero) with a warm
+store (every record already ingested, so grounding only reads) and a warm HTTP cache.
+The graph's overhead is the total minus the time spent inside the model, the tools
+and the store (``Answer.timings["overhead"]``): entity extraction, routing, planning,
+state handling, evidence/citations, the templated answer, verification and the SQLite
+checkpoint. Both the model-free agent and a scripted chat model (instant replies) run.
+
+Baseline, measured in the same run: the same tool calls made directly with
+``ToolSpec.run``, one after another, no graph.
+
+Run: ``.venv/bin/python benchmarks/bench_agent.py`` (3 questions x 10 repeats) or
+``--repeats 50`` for a longer run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.helpers
+
+from tests.helpers.agent_world import ASPIRIN_SMILES, agent_world, make_agent  # noqa: E402
+from tests.helpers.scripted_agent_model import ScriptedAgentModel  # noqa: E402
+
+QUESTIONS = (
+    "Is aspirin drug-like?",
+    "What does P30542 do, and what does the literature say about it?",
+    f"Is {ASPIRIN_SMILES} drug-like?",
+)
+SCRIPTED_PLAN = {"steps": [{"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}}]}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per question")
+    args = parser.parse_args()
+    with agent_world(Path(tempfile.mkdtemp(prefix="bench-agent-"))) as world:
+        free = make_agent(world)
+        calls = 3 * (args.repeats + 1) * len(QUESTIONS)  # room for repair passes
+        scripted = make_agent(
+            world,
+            model=ScriptedAgentModel(
+                plans=[SCRIPTED_PLAN] * calls, answers=["Aspirin weighs 180.159 g/mol [1]."] * calls
+            ),
+        )
+        for question in QUESTIONS:  # warm: ingest records, fill the HTTP cache, load models
+            free.ask(question)
+            scripted.ask(question)
+        rows = []
+        for label, agent in (("model-free", free), ("scripted model", scripted)):
+            overhead: list[float] = []
+            total: list[float] = []
+            baseline: list[float] = []
+            for _ in range(args.repeats):
+                for question in QUESTIONS:
+                    answer = agent.ask(question)
+                    overhead.append(answer.timings["overhead"])
+                    total.append(answer.timings["total"])
+                    started = time.perf_counter()
+                    for step in answer.steps:
+                        agent.context.tools[step.tool].run(step.args)
+                    baseline.append((time.perf_counter() - started) * 1000)
+            rows.append((label, overhead, total, baseline))
+    print(f"{'agent':<16}{'overhead p50':>14}{'p95':>9}{'total p50':>12}{'p95':>9}"
+          f"{'tools-only p50':>16}{'ratio':>8}")  # fmt: skip
+    for label, overhead, total, baseline in rows:
+        ratio = statistics.median(total) / statistics.median(baseline)
+        print(
+            f"{label:<16}{statistics.median(overhead):>12.1f}ms{percentile(overhead, 0.95):>7.1f}ms"
+            f"{statistics.median(total):>10.1f}ms{percentile(total, 0.95):>7.1f}ms"
+            f"{statistics.median(baseline):>14.1f}ms{ratio:>8.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
