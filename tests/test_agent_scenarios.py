@@ -63,6 +63,7 @@ def test_named_drug_model_free(world: World) -> None:
     assert f"Drug-likeness: **drug-like** [{likeness}]" in answer.text
     assert "Brenk alerts: phenol_ester" in answer.text
     assert not answer.flagged
+    assert world.store.has("pubchem", "2244")  # grounding ingested the record it found
 
 
 def test_named_drug_scripted_model(world: World) -> None:
@@ -141,6 +142,7 @@ def test_target_function_and_literature(world: World, scripted: bool) -> None:
         assert f"(ADORA1, Homo sapiens; UniProt P30542) [{uniprot}]" in answer.text
         assert "Retrospective exposure estimation" in answer.text
     assert not answer.flagged
+    assert world.store.has("uniprot", "P30542") and world.store.has("pubmed", "21813367")
 
 
 # --- 3. a three-step plan with one failing tool ---------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from biomed_agent.errors import (
+    ConfigurationError,
     InvalidQueryError,
     NotFoundError,
     OfflineError,
@@ -25,6 +26,7 @@ from biomed_agent.retrievers.http import (
     quote_segment,
 )
 from biomed_agent.retrievers.pubmed import PubMedClient
+from biomed_agent.settings import Settings
 from tests.helpers.replay_server import (
     PUBCHEM,
     SERVER_BUSY,
@@ -65,7 +67,17 @@ def test_429_is_retried_honouring_retry_after(replay_server: ReplayServer, tmp_p
 
 @pytest.mark.parametrize(
     ("fault", "error", "status"),
-    [(SERVER_BUSY, ServiceBusyError, 503), (TOO_MANY, RateLimitedError, 429)],
+    [
+        (SERVER_BUSY, ServiceBusyError, 503),
+        (TOO_MANY, RateLimitedError, 429),
+        (Reply(504, pugrest_fault("Timeout", "The request timed out")), UpstreamTimeoutError, 504),
+        (
+            Reply(500, pugrest_fault("ServerError", "Some problem on the server side")),
+            UpstreamError,
+            500,
+        ),
+        (Reply(502, b"<html>Bad Gateway</html>", "text/html"), UpstreamError, 502),
+    ],
 )
 def test_fault_on_every_retry_names_service_and_last_status(
     replay_server: ReplayServer,
@@ -152,6 +164,17 @@ def test_not_found_fault_is_not_retried(replay_server: ReplayServer, tmp_path: P
     http = pubchem_session(replay_server, tmp_path)
     with pytest.raises(NotFoundError, match=r"no record for compound name 'nosuch'.*No CID found"):
         http.get("/pug/compound/name/nosuch/cids/JSON", what="compound name 'nosuch'")
+    assert replay_server.count() == 1
+
+
+def test_pugrest_bad_request_is_invalid_query(replay_server: ReplayServer, tmp_path: Path) -> None:
+    body = pugrest_fault("BadRequest", "Unable to standardize the given structure", "SMILES: C(((")
+    path = "/pug/compound/smiles/cids/JSON"
+    replay_server.route("POST", PUBCHEM + path, Reply(400, body))
+    with pytest.raises(InvalidQueryError, match=r"PUGREST\.BadRequest: Unable to standardize"):
+        pubchem_session(replay_server, tmp_path).post(
+            path, {"smiles": "C((("}, what="SMILES 'C((('"
+        )
     assert replay_server.count() == 1
 
 
@@ -303,6 +326,27 @@ def test_only_configured_host_is_contacted(replay_server: ReplayServer, tmp_path
     with pytest.raises(UpstreamError, match="outside"):
         http.follow("http://evil.example/pubchem/rest/pug", what="next page")
     assert replay_server.count() == 0
+
+
+def test_redirects_stay_on_the_configured_endpoint(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    moved = Reply(302, b"", headers={"Location": f"{PUBCHEM}{ASPIRIN}"})
+    replay_server.route("GET", f"{PUBCHEM}/pug/compound/name/moved/cids/JSON", moved)
+    away = Reply(302, b"", headers={"Location": "http://evil.example/steal"})
+    replay_server.route("GET", f"{PUBCHEM}/pug/compound/name/away/cids/JSON", away)
+    http = pubchem_session(replay_server, tmp_path)
+
+    assert http.get("/pug/compound/name/moved/cids/JSON", what="x").json()["IdentifierList"]
+    with pytest.raises(UpstreamError, match=r"a redirect outside .*evil\.example.*refusing"):
+        http.get("/pug/compound/name/away/cids/JSON", what="x")
+    assert replay_server.count() == 3
+
+
+def test_base_url_must_be_http(tmp_path: Path) -> None:
+    config = Settings(data_dir=tmp_path, pubchem_url="file:///etc")
+    with pytest.raises(ConfigurationError, match="'file:///etc' is not an http"):
+        ServiceSession("PubChem", config.pubchem_url, config, max_per_second=5)
 
 
 def test_stats_snapshot_difference() -> None:

@@ -79,7 +79,7 @@ def test_every_contract_key_is_present_with_a_sensible_value() -> None:
         "qed": pytest.approx(0.389, abs=0.001),
         "sa_score": pytest.approx(2.33, abs=0.01),
     }
-    assert props["inchi"].startswith("InChI=1S/C29H31N7O/")
+    assert str(props["inchi"]).startswith("InChI=1S/C29H31N7O/")
 
 
 def test_formal_charge_and_sa_score_ranges() -> None:
@@ -155,7 +155,8 @@ def test_alerts_name_the_matched_pains_and_brenk_filters() -> None:
 
 def test_drug_likeness_reuses_given_properties() -> None:
     props = bm.compute_properties(IMATINIB)
-    doctored = {**props, "qed": 0.123}
+    doctored = props.copy()
+    doctored["qed"] = 0.123
     assert bm.drug_likeness(IMATINIB, doctored)["qed"] == 0.123  # nothing recomputed
     assert bm.drug_likeness(IMATINIB)["qed"] == props["qed"]
 
@@ -307,7 +308,7 @@ def test_empty_rdkit_mol_and_bad_molblock() -> None:
         bm.to_mol(Chem.Mol())
     with pytest.raises(InvalidMoleculeError, match="could not parse molblock"):
         bm.to_mol("\n  junk\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n")
-    with pytest.raises(InvalidMoleculeError, match="molblock .* has no atoms"):
+    with pytest.raises(InvalidMoleculeError, match=r"molblock .* has no atoms"):
         bm.to_mol("\n  empty\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n")
 
 
@@ -368,3 +369,22 @@ def test_similarity_and_substructure_name_bad_candidates_or_skip_them() -> None:
     with pytest.raises(InvalidMoleculeError, match=r"candidate 0 \(counting from 0\) of 1"):
         bm.substructure_search("C", ["N(C)(C)(C)(C)C"])
     assert bm.substructure_search("O", ["C1CC", "CCO"], on_error="skip")[0]["index"] == 1
+
+
+def test_missing_sa_score_contrib_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rdkit import RDConfig
+
+    from biomed_agent.errors import ConfigurationError
+    from biomed_agent.molecules.descriptors import _sascorer
+
+    monkeypatch.setattr(RDConfig, "RDContribDir", str(tmp_path))
+    _sascorer.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match="SA_Score contrib module is missing"):
+            bm.sa_score("CCO")
+    finally:
+        monkeypatch.undo()
+        _sascorer.cache_clear()
+    assert bm.sa_score("CCO") == pytest.approx(1.98, abs=0.01)

@@ -76,13 +76,11 @@ def test_pattern_screen_keeps_possible_matches_and_unknown_queries() -> None:
     assert screen.candidates(pattern_bits(Chem.MolFromSmiles("CCC#N"))) == [1, 2]
 
 
-@pytest.mark.parametrize("smiles", ["[H]OC([H])([H])C([H])([H])[H]", "[H][H]"])
+@pytest.mark.parametrize("smiles", ["CCO", "[H][H]"])
 def test_explicit_hydrogens_do_not_change_results(
     smiles: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    with_h = Chem.MolFromSmiles(smiles, sanitize=True)
-    params = Chem.SmilesParserParams()
-    params.removeHs = False
-    explicit = Chem.MolFromSmiles(smiles, params)
-    assert bm.profile(explicit) == bm.profile(with_h)
+    implicit = Chem.MolFromSmiles(smiles)
+    explicit = Chem.AddHs(implicit)
+    assert bm.profile(explicit) == bm.profile(implicit)
     assert capfd.readouterr().err == ""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,22 +60,29 @@ class Sent:
     answer: str
 
 
-def sent(chat: ChatBioMedGPT10B, *args: Any, **kwargs: Any) -> Sent:
-    """Invoke ``chat`` and record the LM inputs of that call."""
+@contextmanager
+def recording(chat: ChatBioMedGPT10B) -> Iterator[list[dict[str, torch.Tensor]]]:
+    """Record the ``input_ids``/``inputs_embeds`` of every LM ``generate`` call."""
     llm = chat._runtime().model.llm
     original = llm.generate
-    seen: dict[str, torch.Tensor] = {}
+    calls: list[dict[str, torch.Tensor]] = []
 
     def spy(**options: Any) -> Any:
-        seen.update(input_ids=options["input_ids"], inputs_embeds=options["inputs_embeds"])
+        calls.append({key: options[key] for key in ("input_ids", "inputs_embeds")})
         return original(**options)
 
     llm.generate = spy  # type: ignore[method-assign]
     try:
-        answer = chat.invoke(*args, **kwargs).text
+        yield calls
     finally:
         del llm.generate
-    return Sent(seen["input_ids"], seen["inputs_embeds"], answer)
+
+
+def sent(chat: ChatBioMedGPT10B, *args: Any, **kwargs: Any) -> Sent:
+    """Invoke ``chat`` and record the LM inputs of that call."""
+    with recording(chat) as calls:
+        answer = chat.invoke(*args, **kwargs).text
+    return Sent(calls[0]["input_ids"], calls[0]["inputs_embeds"], answer)
 
 
 def openbiomed_inputs(
@@ -249,3 +258,11 @@ def test_the_answer_is_json_serialisable_metadata(chat: ChatBioMedGPT10B) -> Non
     answer = chat.invoke("Hi", molecules=["C"])
     assert answer.response_metadata["model_name"].startswith("BioMedGPT-10B")
     json.dumps(answer.response_metadata)
+
+
+async def test_async_invoke_splices_like_invoke(chat: ChatBioMedGPT10B) -> None:
+    with recording(chat) as calls:
+        asynchronous = await chat.ainvoke("What is it?", molecules=[ASPIRIN])
+    synchronous = sent(chat, "What is it?", molecules=[ASPIRIN])
+    assert asynchronous.text == synchronous.answer
+    assert_same_inputs(Sent(**calls[0], answer=asynchronous.text), synchronous)

@@ -176,3 +176,8 @@ def test_over_long_protein_is_truncated_to_1024_tokens_with_a_warning(model: Bio
     with pytest.warns(UserWarning, match=r"protein 1 has 1,500 residues.*at most 1,022"):
         batch = model.splice([MultimodalPrompt("<proteinHere>", proteins=("A" * 1500,))])
     assert [s.length for s in batch.spans[0] if s.kind == "protein"] == [1024]
+
+
+def test_the_reserved_pad_token_in_prompt_text_is_refused(model: BioMedGPT10B) -> None:
+    with pytest.raises(InvalidInputError, match=r"1 feature positions but .* give 0 vectors"):
+        model.splice([MultimodalPrompt("a [PAD] b")])

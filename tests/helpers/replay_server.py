@@ -368,14 +368,43 @@ def efetch_by_id(records: Mapping[str, bytes]) -> Callable[[Request], Reply]:
     return answer
 
 
+_COMMENT_FIELDS = {
+    "cc_function": "FUNCTION",
+    "cc_subcellular_location": "SUBCELLULAR LOCATION",
+    "cc_disease": "DISEASE",
+}
+_PLAIN_FIELDS = {
+    "id": ("uniProtkbId",),
+    "protein_name": ("proteinDescription",),
+    "gene_names": ("genes",),
+    "organism_name": ("organism",),
+    "organism_id": ("organism",),
+}
+
+
+def _select_fields(entry: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
+    """An entry cut to the requested return ``fields``, approximating rest.uniprot.org."""
+    chosen: dict[str, Any] = {k: entry[k] for k in ("entryType", "primaryAccession") if k in entry}
+    for name in fields:
+        chosen.update({k: entry[k] for k in _PLAIN_FIELDS.get(name, ()) if k in entry})
+    if "length" in fields and "sequence" in entry:
+        chosen["sequence"] = {"length": entry["sequence"]["length"]}
+    kinds = {_COMMENT_FIELDS[f] for f in fields if f in _COMMENT_FIELDS}
+    chosen["comments"] = [c for c in entry.get("comments", []) if c.get("commentType") in kinds]
+    if "go" in fields:
+        references = entry.get("uniProtKBCrossReferences", [])
+        chosen["uniProtKBCrossReferences"] = [r for r in references if r.get("database") == "GO"]
+    return chosen
+
+
 def uniprot_search(
     entries: Mapping[str, Mapping[str, Any]], base_url: str, max_page: int = 500
 ) -> Callable[[Request], Reply]:
     """``/uniprotkb/search`` for ``accession:X OR ...`` queries over recorded entries.
 
     Pages of ``size`` results (at most ``max_page``, UniProt's cap is 500); a
-    ``Link: <...&cursor=N>; rel="next"`` header points at the next page, as
-    rest.uniprot.org does.
+    ``Link: <...&cursor=N>; rel="next"`` header points at the next page, and ``fields``
+    cuts entries to the requested sections, as rest.uniprot.org does.
     """
 
     def answer(request: Request) -> Reply:
@@ -384,7 +413,11 @@ def uniprot_search(
         hits = [entries[a] for a in accessions if a in entries]
         size = min(max_page, int(request.params.get("size", "25")))
         start = int(request.params.get("cursor", "0"))
-        page = hits[start : start + size]
+        fields = request.params.get("fields")
+        page = [
+            _select_fields(e, fields.split(",")) if fields else e
+            for e in hits[start : start + size]
+        ]
         headers = {"X-Total-Results": str(len(hits))}
         if start + size < len(hits):
             following = {**request.params, "cursor": str(start + size)}

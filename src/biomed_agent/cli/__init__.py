@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "biomed_agent.cli.eval_cmd",
     "biomed_agent.cli.tools_cmd",
     "biomed_agent.cli.ingest_cmd",
+    "biomed_agent.cli.mcp_cmd",
+    "biomed_agent.cli.chat_cmd",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

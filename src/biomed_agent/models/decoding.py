@@ -205,8 +205,9 @@ class PieceStreamer(BaseStreamer):
         if not self._start:
             self._start = piece.lstrip()
         if not (self._mode is not None and self._start.startswith("{")):
-            self._tail = (self._tail + piece)[-2 * self._keep :]
-            self.stop_hit = self.stop_hit or any(s in self._tail for s in self._stop)
+            window = self._tail + piece
+            self.stop_hit = self.stop_hit or any(s in window for s in self._stop)
+            self._tail = window[-self._keep :]
         self._queue.put(piece)
 
 

@@ -2,7 +2,8 @@
 
 A :class:`ServiceSession` sends requests to ONE configured base URL. Paths are fixed
 templates filled with percent-quoted user values (:func:`quote_segment`); no URL taken
-from a record or an LLM is ever fetched (paging links are checked by :meth:`follow`).
+from a record or an LLM is ever fetched, and paging links and redirects are followed only
+when they stay under the configured base URL.
 
 Layers, outermost first::
 
@@ -37,16 +38,17 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from biomed_agent.errors import (
+    ConfigurationError,
     InvalidQueryError,
     NotFoundError,
     OfflineError,
@@ -319,8 +321,10 @@ class ServiceSession:
         self._default_params = dict(default_params or {})
         origin = urlsplit(self.base_url)
         if origin.scheme not in ("http", "https") or not origin.netloc:
-            raise ValueError(
-                f"{service} base URL must be http(s)://host/..., got {self.base_url!r}"
+            raise ConfigurationError(
+                f"{service} base URL {self.base_url!r} is not an http(s) URL; set "
+                "BIOMED_PUBCHEM_URL / BIOMED_UNIPROT_URL / BIOMED_NCBI_URL to http(s)://host/path.",
+                input_name="base_url",
             )
         self._origin = (origin.scheme, origin.netloc)
         settings.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -335,6 +339,8 @@ class ServiceSession:
             cache_control=False,
         )
         self._session.headers["User-Agent"] = USER_AGENT
+        # requests calls self.get_redirect_target(resp): an instance attribute overrides it
+        setattr(self._session, "get_redirect_target", self._redirect_target)  # noqa: B010
         self.limiter = rate_limiter_for(f"{service}@{origin.netloc}", max_per_second)
         adapter = _PoliteAdapter(self.limiter, self.stats)
         self._session.mount("http://", adapter)
@@ -361,15 +367,25 @@ class ServiceSession:
 
     def follow(self, url: str, *, what: str) -> requests.Response:
         """GET a paging URL the service returned, only if it stays on the configured endpoint."""
+        self._check_endpoint(url, "a paging link")
+        return self._send("GET", url, None, None, what)
+
+    def _check_endpoint(self, url: str, kind: str) -> None:
         target = urlsplit(url)
         base_path = urlsplit(self.base_url).path
         if (target.scheme, target.netloc) != self._origin or not target.path.startswith(base_path):
             raise UpstreamError(
-                f"{self.service} returned a paging link outside {self.base_url} "
+                f"{self.service} returned {kind} outside {self.base_url} "
                 f"({shorten(url)}); refusing to follow it.",
                 service=self.service,
             )
-        return self._send("GET", url, None, None, what)
+
+    def _redirect_target(self, response: requests.Response) -> str | None:
+        """requests' redirect hook: redirects are followed only within the configured endpoint."""
+        target = requests.Session.get_redirect_target(self._session, response)
+        if target is not None:
+            self._check_endpoint(urljoin(response.url, target), "a redirect")
+        return target
 
     def _send(
         self,
@@ -487,6 +503,15 @@ class ServiceClient:
     def close(self) -> None:
         """Close the HTTP session and its cache file."""
         self.http.close()
+
+    def _handle_missing(self, missing: Sequence[str], message: str, skip_missing: bool) -> None:
+        """Raise :class:`NotFoundError` naming every missing input, or count and log them."""
+        if not missing:
+            return
+        if not skip_missing:
+            raise NotFoundError(f"{message} Pass skip_missing=True to keep the others.")
+        self.stats.add(missing=len(missing))
+        logger.warning("%s Skipped %d.", message, len(missing))
 
     def __enter__(self) -> Self:
         return self

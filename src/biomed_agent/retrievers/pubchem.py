@@ -12,7 +12,6 @@ They are normalised to ``smiles`` and ``connectivity_smiles``.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CompoundRecord", "PubChemClient", "QueryKind", "classify_query", "compound_url"]
 
-logger = logging.getLogger(__name__)
 
 SERVICE = "PubChem"
 QueryKind = Literal["auto", "cid", "name", "smiles", "inchikey", "inchi"]
@@ -259,6 +257,13 @@ class CompoundRecord:
         return Document(page_content=self.to_text(), metadata=metadata)
 
 
+def _missing_message(shown: list[str]) -> str:
+    return (
+        f"PubChem has no compound for: {', '.join(shown)}. "
+        "Check the spelling, or use a CID or InChIKey."
+    )
+
+
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -334,7 +339,8 @@ class PubChemClient(ServiceClient):
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             answers = dict(zip(unique, pool.map(resolve, unique), strict=True))
         missing = {q: a for q, a in answers.items() if isinstance(a, NotFoundError)}
-        self._report_missing([shorten(q) for q in missing], "compound", skip_missing)
+        shown = [shorten(q) for q in missing]
+        self._handle_missing(shown, _missing_message(shown), skip_missing)
         return {q: a for q, a in answers.items() if isinstance(a, int)}
 
     # --- batched tables ------------------------------------------------------
@@ -394,7 +400,8 @@ class PubChemClient(ServiceClient):
         cids = list(dict.fromkeys(resolved.values()))
         table = self.properties(cids)
         absent = [str(cid) for cid in cids if cid not in table]
-        self._report_missing([f"CID {c}" for c in absent], "compound", skip_missing)
+        shown = [f"CID {c}" for c in absent]
+        self._handle_missing(shown, _missing_message(shown), skip_missing)
         cids = [cid for cid in cids if cid in table]
         names = self.synonyms(cids)
         notes: dict[int, tuple[str | None, dict[str, str]]] = {}
@@ -425,16 +432,3 @@ class PubChemClient(ServiceClient):
             queries, kind=kind, annotations=annotations, skip_missing=skip_missing
         )
         return [record.to_document() for record in records]
-
-    def _report_missing(self, missing: list[str], what: str, skip_missing: bool) -> None:
-        if not missing:
-            return
-        if not skip_missing:
-            raise NotFoundError(
-                f"PubChem has no {what} for: {', '.join(missing)}. Check the spelling, "
-                "use a CID or InChIKey, or pass skip_missing=True to keep the others."
-            )
-        self.stats.add(missing=len(missing))
-        logger.warning(
-            "PubChem: skipped %d unknown %s(s): %s", len(missing), what, ", ".join(missing)
-        )

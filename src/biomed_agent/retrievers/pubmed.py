@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Literal
 from biomed_agent.errors import (
     InvalidIdentifierError,
     InvalidQueryError,
-    NotFoundError,
     UpstreamError,
     shorten,
 )
@@ -405,14 +404,8 @@ class PubMedClient(ServiceClient):
             )
             found.update((a.pmid, a) for a in parse_articles(response.text, what))
         missing = [p for p in wanted if p not in found]
-        if missing:
-            message = f"PubMed has no record for PMID(s) {', '.join(missing)}."
-            if not skip_missing:
-                raise NotFoundError(
-                    message + " Check the ids, or pass skip_missing=True to keep the others."
-                )
-            self.stats.add(missing=len(missing))
-            logger.warning("%s Skipped.", message)
+        message = f"PubMed has no record for PMID(s) {', '.join(missing)}. Check the ids."
+        self._handle_missing(missing, message, skip_missing)
         return [found[p] for p in wanted if p in found]
 
     def search_documents(self, query: str, max_results: int = 10) -> list[Document]:

@@ -9,7 +9,6 @@ reported with their reason and successor accessions.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,6 @@ __all__ = [
     "validate_accession",
 ]
 
-logger = logging.getLogger(__name__)
 
 SERVICE = "UniProt"
 ACCESSIONS_PER_QUERY = 100
@@ -322,12 +320,8 @@ class UniProtClient(ServiceClient):
                 problems.append(f"{accession} ({reason})")
             else:
                 found[accession] = entry
-        if problems:
-            message = f"UniProt has no active entry for: {', '.join(problems)}."
-            if not skip_missing:
-                raise NotFoundError(message + " Pass skip_missing=True to keep the others.")
-            self.stats.add(missing=len(problems))
-            logger.warning("%s Skipped.", message)
+        message = f"UniProt has no active entry for: {', '.join(problems)}."
+        self._handle_missing(problems, message, skip_missing)
         return [ProteinEntry.from_json(found[a]) for a in wanted if a in found]
 
     def entry_documents(

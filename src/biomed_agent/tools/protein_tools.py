@@ -167,6 +167,8 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
         }
 
     def protein_embedding(sequence: str) -> dict[str, Any]:
+        import numpy as np
+
         from biomed_agent.proteins.sequences import parse_sequence
 
         parsed = parse_sequence(sequence)
@@ -178,7 +180,7 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             "length": stored.length,
             "dimension": int(stored.mean.shape[0]),
             "windows": stored.windows,
-            "mean_norm": round(float((stored.mean**2).sum() ** 0.5), 4),
+            "mean_norm": round(float(np.linalg.norm(stored.mean)), 4),
             "mean_path": str(stored.mean_path),
             "per_residue_path": str(stored.per_residue_path),
             "per_residue_shape": [stored.length, int(stored.mean.shape[0])],

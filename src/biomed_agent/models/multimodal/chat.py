@@ -19,7 +19,7 @@ schema-constrained tool calls are the same code. What differs:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -180,7 +180,7 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         proteins = _strings(options.pop("proteins", None), "proteins")
         return super()._request(attach_inputs(messages, molecules, proteins), stop, options)
 
-    def _text_pieces(self, request: GenerationRequest) -> Iterator[str]:
+    def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         runtime = self._runtime()
         messages, inputs = to_conversation(request.messages)
         features = self._encode(runtime.model, inputs)
