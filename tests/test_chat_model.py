@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -294,3 +295,22 @@ def test_package_import_stays_light() -> None:
         "heavy = {'torch', 'transformers', 'xgrammar'} & set(sys.modules); assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_offload_loads_with_an_offload_folder(
+    tiny_llama_dir: Path, isolated_settings: Path
+) -> None:
+    chat = ChatBioMedGPT(model=str(tiny_llama_dir), device_map="cpu", offload=True)
+    assert chat.load_spec.offload_dir == str(isolated_settings / "offload")
+    assert chat.invoke("hi", max_new_tokens=3).content
+    assert (isolated_settings / "offload").is_dir()
+
+
+def test_closing_a_stream_early_stops_generation(chat: ChatBioMedGPT) -> None:
+    started = time.perf_counter()
+    stream = chat.stream("Tell me everything about p53", max_new_tokens=3000, stop=["\x00"])
+    first = next(stream)
+    stream.close()  # the reader went away: the worker must stop, not decode 3000 tokens
+    assert isinstance(first.content, str)
+    assert not chat.loaded().lock.locked()
+    assert time.perf_counter() - started < 20

@@ -89,6 +89,25 @@ def test_an_explicit_device_map_dispatches_with_accelerate(tiny_dir: Path) -> No
     assert model.encode_molecules(["CCO"])[0].shape == (3, TinySizes.llm_hidden)
 
 
+def test_offloading_next_to_gpu_modules_is_refused(
+    tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import accelerate
+
+    from biomed_agent.models.multimodal import loading
+
+    mixed = {"llm": 0, "prot_structure_encoder": "cpu", "mol_structure_encoder": "disk"}
+    with pytest.raises(
+        ModelLoadError, match=r"mol_structure_encoder, prot_structure_encoder on CPU/disk"
+    ):
+        load_biomedgpt10b(tiny_dir, device_map=mixed)
+    # "auto" on a GPU machine whose GPUs are too small: accelerate proposes the same
+    monkeypatch.setattr(accelerate, "infer_auto_device_map", lambda *a, **k: mixed)
+    model = load_biomedgpt10b(tiny_dir, device_map="cpu")
+    with pytest.raises(ModelLoadError, match=r"float32 weights.*does not support offloading"):
+        loading._place(model, "auto", torch.float32)
+
+
 def test_unknown_or_unavailable_devices_are_refused(tiny_dir: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"device_map 'tpu' is not understood"):
         load_biomedgpt10b(tiny_dir, device_map="tpu")

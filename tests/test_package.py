@@ -25,7 +25,7 @@ def test_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
     assert report["heavy"] == []
-    assert report["elapsed"] < 1.0
+    assert report["elapsed"] < 2.0  # measured ~0.3 s on an idle dev-2c; slack for loaded CI
 
 
 def test_lazy_export_resolves_and_unknown_name_fails() -> None:

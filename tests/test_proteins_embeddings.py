@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biomed_agent.errors import InvalidQueryError, InvalidSequenceError
+from biomed_agent.errors import InvalidQueryError, InvalidSequenceError, StoreError
 from biomed_agent.proteins.embeddings import embed_sequences
 from biomed_agent.proteins.esm import EsmModel, load_esm
 from biomed_agent.proteins.similarity import cosine_similarities, top_k
@@ -118,3 +118,19 @@ def test_cosine_and_top_k_contract() -> None:
         top_k(np.array([1.0, 0.0]), candidates, k=0)
     with pytest.raises(InvalidQueryError, match="dimension 3"):
         cosine_similarities(np.ones(3), candidates)
+
+
+def test_half_precision_gives_float32_vectors_close_to_fp32(model: EsmModel) -> None:
+    half = load_esm(str(shared_tiny_esm()), device="cpu", dtype="bf16")
+    reference = embed_sequences(SEQUENCES[:2], model)
+    lowered = embed_sequences(SEQUENCES[:2], half)
+    for a, b in zip(reference, lowered, strict=True):
+        assert b.per_residue.dtype == np.float32
+        assert np.corrcoef(a.per_residue.ravel(), b.per_residue.ravel())[0, 1] > 0.99
+
+
+def test_unwritable_store_is_a_store_error(model: EsmModel, tmp_path: Path) -> None:
+    blocker = tmp_path / "embeddings"
+    blocker.write_text("a file where the store directory should be")
+    with pytest.raises(StoreError, match=r"cannot write embedding file .* BIOMED_DATA_DIR"):
+        EmbeddingStore(blocker, model).embed(["MKT"])

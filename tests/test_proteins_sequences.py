@@ -81,6 +81,11 @@ def test_bad_fasta_names_the_record(text: str, fragment: str) -> None:
     assert fragment in info.value.message
 
 
+def test_non_text_is_rejected() -> None:
+    with pytest.raises(InvalidSequenceError, match="sequence must be text"):
+        parse_sequence(None)  # type: ignore[arg-type]
+
+
 def test_text_before_first_header_is_rejected() -> None:
     with pytest.raises(InvalidSequenceError, match=r"line 1 .* before any '>' header"):
         parse_fasta("MKTA\n>a\nGG")

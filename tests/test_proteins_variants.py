@@ -93,3 +93,15 @@ def test_wild_type_mismatch_and_out_of_range(model: EsmModel) -> None:
         score_variants(SEQUENCE, [], model)
     with pytest.raises(InvalidMutationError, match="unknown scoring method 'best'"):
         score_variants(SEQUENCE, [substitution(SEQUENCE, 1, "W")], model, method="best")  # type: ignore[arg-type]
+
+
+def test_wt_marginal_on_a_long_sequence_reads_the_owning_window(model: EsmModel) -> None:
+    sequence = random_protein(140, seed=6)
+    position = 20  # most central in the first window, 0..50
+    mutant = "W" if sequence[position - 1] != "W" else "C"
+    variant = [substitution(sequence, position, mutant)]
+    windowed = score_variants(
+        sequence, variant, model, method="wt_marginal", window=50, overlap=20
+    )[0]
+    direct = score_variants(sequence[:50], variant, model, method="wt_marginal")[0]
+    assert windowed.score == pytest.approx(direct.score, abs=1e-5)

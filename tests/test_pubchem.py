@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,14 @@ from biomed_agent.errors import (
 )
 from biomed_agent.retrievers import pubchem
 from biomed_agent.retrievers.pubchem import PubChemClient, classify_query
-from tests.helpers.replay_server import PUBCHEM, SERVER_BUSY, ReplayServer, fast_retry, settings_for
+from tests.helpers.replay_server import (
+    PUBCHEM,
+    SERVER_BUSY,
+    ReplayServer,
+    fast_retry,
+    install_recorded,
+    settings_for,
+)
 
 ASPIRIN_SMILES = "CC(=O)OC1=CC=CC=C1C(=O)O"
 ASPIRIN_KEY = "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
@@ -63,6 +71,21 @@ def test_bad_queries_fail_before_any_request(
 ) -> None:
     with pytest.raises(error, match=message):
         client_for(replay_server, tmp_path).compound_documents([query])  # type: ignore[list-item]
+    assert replay_server.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "error", "message"),
+    [
+        ("aspirin", "cid", InvalidIdentifierError, "'aspirin' is not a PubChem CID"),
+        ("aspirin", "formula", InvalidQueryError, "unknown query kind 'formula'"),
+    ],
+)
+def test_bad_explicit_kind(
+    replay_server: ReplayServer, tmp_path: Path, query: str, kind: str, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        client_for(replay_server, tmp_path).resolve_cid(query, kind=kind)  # type: ignore[arg-type]
     assert replay_server.count() == 0
 
 
@@ -192,3 +215,15 @@ def test_unknown_cid_is_not_found(replay_server: ReplayServer, tmp_path: Path) -
     with pytest.raises(NotFoundError, match="PubChem has no compound for: CID 99999999"):
         client_for(replay_server, tmp_path).compound_documents([99999999])
     assert replay_server.count() == 1  # the property POST answered PUGREST.NotFound
+
+
+def test_names_resolve_concurrently_under_the_limiter(tmp_path: Path) -> None:
+    with ReplayServer(latency=0.5) as server:
+        install_recorded(server)
+        client = client_for(server, tmp_path)
+        began = time.monotonic()
+        resolved = client.resolve_cids(["aspirin", "C00267", ASPIRIN_SMILES, ASPIRIN_KEY])
+        elapsed = time.monotonic() - began
+    assert resolved == {"aspirin": 2244, "C00267": 79025, ASPIRIN_SMILES: 2244, ASPIRIN_KEY: 2244}
+    # one after another would take 4 x 0.5 s; paced starts (0.21 s apart) overlap the waits
+    assert elapsed < 1.8

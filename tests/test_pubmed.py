@@ -22,6 +22,7 @@ from tests.helpers.replay_server import (
     ReplayServer,
     Reply,
     fast_retry,
+    load_reply,
     settings_for,
 )
 
@@ -197,6 +198,16 @@ def test_bad_search_arguments(
 ) -> None:
     with pytest.raises(InvalidQueryError, match=message):
         client_for(replay_server, tmp_path).search_documents(query, limit)
+
+
+def test_long_query_is_posted(
+    replay_server: ReplayServer, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    query = " OR ".join(f"gene{i}[tiab]" for i in range(200))  # about 3,000 characters
+    no_hits = load_reply(fixtures_dir / "pubmed/esearch_protein_no_results_phrase_not_found.xml")
+    replay_server.route("POST", f"{NCBI}/esearch.fcgi", no_hits, params={"term": query})
+    assert client_for(replay_server, tmp_path).search(query).count == 0
+    assert [r.method for r in replay_server.requests] == ["POST"]
 
 
 def test_esearch_error_is_reported(replay_server: ReplayServer, tmp_path: Path) -> None:

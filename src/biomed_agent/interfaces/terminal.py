@@ -40,7 +40,7 @@ def format_sources(answer: Answer) -> list[str]:
     """``[n] title — url`` (or the tool that computed it), one line per citation."""
     lines = []
     for citation in answer.citations:
-        where = citation.url or f"computed by {citation.tool}"
+        where = citation.url or "computed locally"
         lines.append(f"  [{citation.id}] {citation.title} — {where}")
     return lines
 

@@ -94,9 +94,13 @@ class ConversationFormat:
         """The prompt's start: the system text and the first separator."""
         return f"{system}{self.sep} "
 
+    def neutralize(self, text: str) -> str:
+        """``text`` with every separator defused, so it cannot forge a turn boundary."""
+        return text.replace(self.sep, _NEUTRAL_SEP)
+
     def turn(self, role: str, text: str) -> str:
         """One finished turn."""
-        return f"{role}: {text.replace(self.sep, _NEUTRAL_SEP)} {self.sep} "
+        return f"{role}: {self.neutralize(text)} {self.sep} "
 
     @property
     def generation_prefix(self) -> str:

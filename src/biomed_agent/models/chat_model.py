@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+if TYPE_CHECKING:
+    from transformers import GenerationConfig
+
 from biomed_agent.errors import ModelLoadError
-from biomed_agent.models.base import BioMedChatBase, GenerationRequest
+from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
 from biomed_agent.models.chat_format import render_prompt
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
 from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE
@@ -166,7 +169,9 @@ class ChatBioMedGPT(BioMedChatBase):
             request.finish_reason = "length"
 
 
-def _generation_config(loaded: LoadedModel, params: Any, *, max_tokens: int) -> Any:
+def _generation_config(
+    loaded: LoadedModel, params: GenerationParams, *, max_tokens: int
+) -> GenerationConfig:
     from transformers import GenerationConfig
 
     sample = params.temperature > 0

@@ -7,7 +7,10 @@ output handling, same tool-call protocol) but generation runs on the server:
 
 - messages go to ``/v1/chat/completions``; tools are offered in the system text
   and tool results are sent as data, exactly as locally (the server does not
-  need a tool parser, and the ``tools`` request field is not used);
+  need a tool parser, and the ``tools`` request field is not used). Serve the
+  model with the packaged chat template
+  (``load_prompt("biomedgpt_chat_template")``, ``vllm serve ... --chat-template``)
+  and the server sees the very prompt the local model would;
 - tool calls use the server's guided decoding with the same grammar as locally:
   a forced call sends the tool-call JSON Schema (``structured_outputs.json``, or
   ``guided_json`` for vLLM before 0.10), ``tool_choice="auto"`` sends the
@@ -90,11 +93,10 @@ class ChatBioMedGPTRemote(BioMedChatBase):
         """The ``/v1/chat/completions`` body for ``request`` (streaming, with usage)."""
         fmt = ConversationFormat.biomedgpt()
         messages = [{"role": "system", "content": system_text(request.messages, request.mode, fmt)}]
-        messages += [
-            dict(zip(("role", "content"), message_text(m), strict=True))
-            for m in request.messages
-            if not is_system(m)
-        ]
+        for message in request.messages:
+            if not is_system(message):
+                role, text = message_text(message)
+                messages.append({"role": role, "content": fmt.neutralize(text)})
         params = request.params
         extra_body: dict[str, Any] = {"repetition_penalty": params.repetition_penalty}
         max_tokens = params.max_new_tokens

@@ -16,6 +16,8 @@ Files:
 - ``tool_instructions.txt``: how tools are offered to a local model that has no native
   tool-calling format (``$choice_rule``, ``$tools``).
 - ``tool_result.txt``: how a tool result is shown to the model, delimited as data.
+- ``biomedgpt_chat_template.txt``: the conversation format as a Jinja chat template for
+  OpenAI-compatible servers (``vllm serve ... --chat-template``).
 """
 
 from __future__ import annotations

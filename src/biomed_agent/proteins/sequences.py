@@ -112,12 +112,17 @@ def parse_record(text: str, *, name: str = "sequence") -> FastaRecord:
 
 
 def parse_sequences(text: str, *, name: str = "sequence") -> list[FastaRecord]:
-    """Parse raw text (one sequence, id ``sequence``) or FASTA (one or many records).
+    """Parse raw text (one sequence, its id ``name``) or FASTA (one or many records).
 
     Text whose first non-blank character is ``>`` is FASTA; anything else is one
     raw sequence. Every sequence is validated by the alphabet contract above.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidSequenceError(
+            f"{name} must be text (one-letter codes or FASTA), got {shorten(text)}.",
+            input_name=name,
+        )
+    if not text.strip():
         raise InvalidSequenceError(
             f"{name} is empty; give a protein sequence (one-letter codes) or FASTA text.",
             input_name=name,

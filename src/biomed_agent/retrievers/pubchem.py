@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from biomed_agent.errors import (
     InvalidIdentifierError,
@@ -41,6 +41,7 @@ __all__ = ["CompoundRecord", "PubChemClient", "QueryKind", "classify_query", "co
 
 SERVICE = "PubChem"
 QueryKind = Literal["auto", "cid", "name", "smiles", "inchikey", "inchi"]
+_KINDS: tuple[str, ...] = get_args(QueryKind)
 
 # PUG-REST property name -> our key (both the pre-2025 and the 2025 SMILES names)
 PROPERTY_KEYS: dict[str, str] = {
@@ -134,7 +135,7 @@ def _looks_like_plain_smiles(text: str) -> bool:
 
 
 def _check_cid(digits: str) -> str:
-    if int(digits) <= 0:
+    if not digits.isdigit() or int(digits) <= 0:
         raise InvalidIdentifierError(
             f"{digits!r} is not a PubChem CID (CIDs are positive integers, e.g. 2244)",
             input_name="query",
@@ -288,6 +289,10 @@ class PubChemClient(ServiceClient):
     # --- identifiers ---------------------------------------------------------
     def resolve_cid(self, query: str | int, kind: QueryKind = "auto") -> int:
         """The CID of a name, SMILES, InChIKey, InChI or CID; :class:`NotFoundError` if none."""
+        if kind not in _KINDS:
+            raise InvalidQueryError(
+                f"unknown query kind {kind!r}; use one of {', '.join(_KINDS)}", input_name="kind"
+            )
         detected, value = classify_query(query) if kind == "auto" else (kind, str(query).strip())
         if not value:
             raise InvalidQueryError(

@@ -49,6 +49,8 @@ EFETCH_BATCH = 200
 """Articles per efetch request (history-server page or POSTed id list)."""
 MAX_RESULTS = 10_000
 """esearch returns at most 10,000 PMIDs."""
+LONG_QUERY = 1500
+"""Queries longer than this (characters) are POSTed to esearch."""
 
 _PMID = re.compile(r"[1-9]\d{0,8}")
 _MATHML = "{http://www.w3.org/1998/Math/MathML}math"
@@ -340,7 +342,9 @@ class PubMedClient(ServiceClient):
             "retmax": max_results,
             "retmode": "xml",
         }
-        root = _parse_xml(self.http.get("/esearch.fcgi", params, what=what).text, what)
+        # long queries go in a form: URLs past a few kB are refused by proxies and servers
+        send = self.http.post if len(query) > LONG_QUERY else self.http.get
+        root = _parse_xml(send("/esearch.fcgi", params, what=what).text, what)
         error = root.findtext("ERROR")
         if error:
             raise InvalidQueryError(

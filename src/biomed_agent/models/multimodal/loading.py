@@ -358,10 +358,20 @@ def _place(
         return model.to(placement)
     from accelerate import dispatch_model, infer_auto_device_map
 
-    device_map = (
-        infer_auto_device_map(model, no_split_module_classes=_NO_SPLIT_MODULES, dtype=dtype)
-        if placement == "auto"
-        else placement
+    device_map: dict[str, int | str] = (
+        placement
+        if isinstance(placement, dict)
+        else infer_auto_device_map(model, no_split_module_classes=_NO_SPLIT_MODULES, dtype=dtype)
     )
+    spilled = sorted(name for name, where in device_map.items() if where in ("cpu", "disk"))
+    if spilled and len(spilled) < len(device_map):
+        # accelerate would keep those weights on the meta device between calls
+        raise ModelLoadError(
+            f"device map puts {', '.join(spilled[:4])}{' ...' if len(spilled) > 4 else ''} on "
+            f"CPU/disk next to GPU modules ({str(dtype).split('.')[-1]} weights); BioMedGPT-10B "
+            "does not support offloading: use fp16/bf16, more or larger GPUs, or "
+            "device_map='cpu'.",
+            input_name="device_map",
+        )
     dispatched: BioMedGPT10B = dispatch_model(model, device_map=device_map)
     return dispatched
