@@ -187,6 +187,14 @@ def test_unknown_call_argument_is_rejected(chat: ChatBioMedGPT) -> None:
         chat.invoke("hi", beams=4)
 
 
+def test_openai_style_bind_options_are_accepted(chat: ChatBioMedGPT) -> None:
+    bound = chat.bind_tools(
+        [properties], tool_choice="required", strict=True, parallel_tool_calls=False
+    )
+    (call,) = bound.invoke("aspirin", seed=1, temperature=1.0).tool_calls
+    Properties.model_validate(call["args"])
+
+
 def test_bind_tools_rejects_unknown_tool_choice(chat: ChatBioMedGPT) -> None:
     with pytest.raises(InvalidInputError, match="'nope' names no bound tool"):
         chat.bind_tools([properties], tool_choice="nope")

@@ -113,6 +113,24 @@ async def test_in_process(settings: Settings) -> None:
         await _exercise(client)
 
 
+async def test_a_crashing_tool_is_a_tool_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from biomed_agent.interfaces import mcp_server
+
+    def crash(specs: Any, name: str, arguments: Any) -> Any:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(mcp_server, "call_tool", crash)
+    async with Client(build_server(settings)) as client:
+        error = _error(await client.call_tool("molecule_properties", {"smiles": "CCO"}))
+    assert error == {
+        "type": "InternalError",
+        "message": "tool 'molecule_properties' failed unexpectedly (ZeroDivisionError: division "
+        "by zero); this is a bug in biomed-agent: please report it with the arguments used",
+    }
+
+
 async def test_stdio_subprocess(settings: Settings, replay_server: ReplayServer) -> None:
     params = StdioServerParameters(
         command=CLI[0], args=[*CLI[1:], "mcp"], env=settings_env(settings)

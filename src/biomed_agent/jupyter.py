@@ -9,6 +9,8 @@
     answer = chat("Is aspirin drug-like?", settings=settings)
     chat("And what does the literature say about it?")   # same thread: a follow-up
 
+or, after ``%load_ext biomed_agent.jupyter``, a cell that starts with ``%%biomed`` asks its text.
+
 The answer is rendered as Markdown while it is written, the agent's steps are listed
 live above it, every ``[n]`` becomes a link to its source, and each molecule the answer
 is about is drawn (RDKit SVG) next to an HTML table of its computed properties.
@@ -35,7 +37,15 @@ if TYPE_CHECKING:
     from biomed_agent.agent.api import Answer, BioMedAgent
     from biomed_agent.settings import Settings
 
-__all__ = ["chat", "molecules_of", "new_chat", "render_answer", "run_notebook"]
+__all__ = [
+    "chat",
+    "current_thread",
+    "load_ipython_extension",
+    "molecules_of",
+    "new_chat",
+    "render_answer",
+    "run_notebook",
+]
 
 _SHOWN_PROPERTIES = (
     ("formula", "Formula"),
@@ -77,6 +87,20 @@ def new_chat() -> None:
     """Forget the conversation: the next :func:`chat` starts a new thread."""
     if _session is not None:
         _session.thread_id = None
+
+
+def current_thread() -> str | None:
+    """The thread :func:`chat` continues; None before the first question or after a reset."""
+    return _session.thread_id if _session is not None else None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext biomed_agent.jupyter``: a ``%%biomed`` cell asks the cell's text."""
+
+    def biomed(line: str, cell: str) -> None:
+        chat(cell)
+
+    ipython.register_magic_function(biomed, magic_kind="cell", magic_name="biomed")
 
 
 def molecules_of(answer: Answer) -> list[tuple[str, str]]:

@@ -32,7 +32,9 @@ class ToolScriptModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "tool-script"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, BaseMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[Any, AIMessage]:
         return self
 
     def _generate(

@@ -55,15 +55,15 @@ def register(subparsers: Any) -> None:
 
     add(
         "files", "PDF, text and Markdown files (directories are searched)", _fetch_files
-    ).add_argument("paths", nargs="+", metavar="PATH")
+    ).add_argument("paths", nargs="+", metavar="PATH", help=".pdf/.txt/.md files or directories")
     add("pubchem", "compounds by name, CID, SMILES or InChIKey", _fetch_pubchem).add_argument(
-        "queries", nargs="+", metavar="NAME_OR_CID"
+        "queries", nargs="+", metavar="NAME_OR_CID", help="names, CIDs, SMILES or InChIKeys"
     )
     add("uniprot", "UniProtKB entries by accession", _fetch_uniprot).add_argument(
-        "accessions", nargs="+", metavar="ACCESSION"
+        "accessions", nargs="+", metavar="ACCESSION", help="UniProtKB accessions, e.g. P30542"
     )
     pubmed = add("pubmed", "PubMed articles matching a query", _fetch_pubmed)
-    pubmed.add_argument("query", metavar="QUERY")
+    pubmed.add_argument("query", metavar="QUERY", help="PubMed search, e.g. 'adenosine A1 agonist'")
     pubmed.add_argument(
         "--max", type=_positive, default=20, help="most articles to ingest (default 20)"
     )

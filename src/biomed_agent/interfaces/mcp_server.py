@@ -16,6 +16,7 @@ and calls go through :meth:`ToolSpec.run` (the same path as the CLI). A typed er
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -42,6 +43,8 @@ __all__ = [
     "serve_stdio",
     "streamable_http_app",
 ]
+
+logger = logging.getLogger(__name__)
 
 SERVER_NAME = "biomed-agent"
 """Name the server reports to clients (and the key used in client configurations)."""
@@ -103,6 +106,13 @@ def build_server(settings: Settings | None = None) -> Server[Any]:
             result = await anyio.to_thread.run_sync(call_tool, specs, params.name, params.arguments)
         except BiomedAgentError as exc:
             return _result(error_payload(exc), is_error=True)
+        except Exception as exc:  # a bug, not bad input: still a result the caller can read
+            logger.exception("tool %r failed", params.name)
+            message = (
+                f"tool {params.name!r} failed unexpectedly ({type(exc).__name__}: {exc}); this "
+                "is a bug in biomed-agent: please report it with the arguments used"
+            )
+            return _result({"error": {"type": "InternalError", "message": message}}, is_error=True)
         return _result(result)
 
     return Server(

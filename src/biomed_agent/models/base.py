@@ -135,12 +135,17 @@ class BioMedChatBase(BaseChatModel):
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
         tool_choice: str | dict[str, Any] | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Offer ``tools``; their calls are decoded under their JSON Schemas.
 
         ``tool_choice``: ``"auto"``/``None`` (answer or call), ``"any"``/``"required"``
         (must call), a tool name (must call that tool), ``"none"`` (no calls).
+        ``strict`` and ``parallel_tool_calls`` are accepted for compatibility with
+        agents written for OpenAI models and change nothing: decoding is always
+        strict, and the model emits at most one call per turn.
         """
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         resolve_tool_mode(formatted, tool_choice)  # reject an unknown tool_choice now
