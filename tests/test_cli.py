@@ -138,7 +138,7 @@ def test_help_answers_under_one_and_a_half_seconds() -> None:
 
 
 def test_demo_prints_a_report_on_imatinib(capfd: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run_cli(capfd, "demo")
+    status, out, err = run_cli(capfd, "demo", "--molecules")
     assert (status, err) == (0, "")
     assert "Molecule: imatinib" in out
     assert "KTUFNOKKBVMGRW-UHFFFAOYSA-N" in out
@@ -149,7 +149,7 @@ def test_demo_prints_a_report_on_imatinib(capfd: pytest.CaptureFixture[str]) -> 
 
 
 def test_demo_json_goes_through_the_tools(capfd: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run_cli(capfd, "demo", "--json")
+    status, out, _ = run_cli(capfd, "demo", "--molecules", "--json")
     result = json.loads(out)
     assert status == 0
     assert result["molecule_properties"]["inchikey"] == "KTUFNOKKBVMGRW-UHFFFAOYSA-N"

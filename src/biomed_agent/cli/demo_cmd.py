@@ -1,6 +1,8 @@
-"""``biomed-agent demo``: the molecule tools on a real approved drug (imatinib by default).
+"""``biomed-agent demo``: the main job, offline.
 
-Runs the four molecule tools through their :class:`~biomed_agent.tools.base.ToolSpec`
+By default it runs the model-free agent on shipped real records
+(:func:`biomed_agent.agent.demo.run_demo`). ``--molecules`` instead runs the four
+molecule tools through their :class:`~biomed_agent.tools.base.ToolSpec`
 (the same path the CLI and agents use): properties, drug-likeness with structural
 alerts, similarity against a panel of approved drugs, and a substructure search.
 The drugs ship as package data (``biomed_agent/data/demo_drugs.json``, from ChEMBL).
@@ -20,14 +22,21 @@ if TYPE_CHECKING:
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="run the molecule tools on a real drug (imatinib) and print a report",
-        description="Profile a drug with the molecule tools: properties, drug-likeness, "
-        "similarity to approved drugs and a kinase-motif substructure search.",
+        help="answer a multi-step question offline (model-free agent on shipped records)",
+        description="Ingest real recorded PubChem, UniProt and PubMed records into the "
+        "knowledge store and answer a multi-step question with the model-free agent, "
+        "showing steps and citations. With --molecules: profile a drug with the molecule "
+        "tools (properties, drug-likeness, similarity to approved drugs, a kinase motif).",
     )
-    demo.add_argument("--json", action="store_true", help="print the tool results as JSON")
+    demo.add_argument(
+        "--molecules",
+        action="store_true",
+        help="run the molecule-tool report on imatinib instead of the agent",
+    )
+    demo.add_argument("--json", action="store_true", help="with --molecules: print JSON")
     demo.add_argument(
         "--smiles",
-        help="profile this molecule (SMILES or InChI) instead of imatinib",
+        help="with --molecules: profile this molecule (SMILES or InChI) instead of imatinib",
     )
     demo.set_defaults(handler=run)
 
@@ -144,6 +153,11 @@ def _verdict(rule: RuleReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not (args.molecules or args.smiles or args.json):
+        from biomed_agent.agent.demo import run_demo as run_agent_demo
+        from biomed_agent.settings import get_settings
+
+        return run_agent_demo(get_settings())
     from biomed_agent.tools.base import to_json
 
     result = run_demo(args.smiles)
