@@ -42,7 +42,7 @@ def replay_server() -> Iterator[ReplayServer]:
 
 @pytest.fixture(scope="session")
 def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random Llama checkpoint + tokenizer saved once per run (``tests.helpers.tiny_llama``)."""
+    """A tiny random Llama checkpoint + tokenizer saved once per run (tests.helpers.tiny_llama)."""
     from tests.helpers.tiny_llama import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

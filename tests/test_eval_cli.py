@@ -54,13 +54,12 @@ def test_missing_data_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "x.jsonl' does not exist" in capsys.readouterr().err
 
 
-def test_agent_mode_exits_1_with_the_reason(
+def test_agent_mode_refuses_few_shot(
     capsys: pytest.CaptureFixture[str], fixtures_dir: Path
 ) -> None:
-    assert main(["eval", "medqa", "--data", str(fixtures_dir / MEDQA), "--mode", "agent"]) == 1
-    err = capsys.readouterr().err
-    assert "ConfigurationError: --mode agent evaluates the grounded agent" in err
-    assert "not available in this version yet" in err
+    argv = ["eval", "medqa", "--data", str(fixtures_dir / MEDQA), "--mode", "agent"]
+    assert main([*argv, "--model", "none", "--shots", "2"]) == 2
+    assert "--mode agent answers each question on its own" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

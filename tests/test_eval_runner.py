@@ -320,16 +320,36 @@ def test_meteor_unavailable_is_reported_not_zero(
     assert "| METEOR | unavailable: METEOR needs WordNet" in outcome.report_markdown.read_text()
 
 
-def test_agent_mode_is_not_available_yet() -> None:
+def test_agent_mode_refuses_few_shot_and_unknown_modes_before_building_anything() -> None:
     def never() -> Any:
-        raise AssertionError("the model must not be built for --mode agent")
+        raise AssertionError("nothing may be built for a refused mode")
 
-    with pytest.raises(
-        ConfigurationError, match=r"--mode agent .* not available in this version yet"
-    ):
-        answerer_for_mode("agent", never)
+    with pytest.raises(InvalidInputError, match=r"cannot take few-shot examples; drop --shots 2"):
+        answerer_for_mode("agent", never, shots=2)
     with pytest.raises(InvalidInputError, match=r"--mode must be one of bare, agent, got 'tools'"):
         answerer_for_mode("tools", never)
+
+
+def test_agent_mode_asks_the_model_free_agent_the_last_human_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from biomed_agent.settings import Settings
+
+    monkeypatch.setenv("BIOMED_OFFLINE", "1")
+    answer = answerer_for_mode("agent", lambda: None, settings=Settings())
+    prompt: Prompt = [
+        ("system", "Answer with one letter."),
+        ("human", "What does aspirin look like?"),
+        ("ai", "B"),
+        ("human", "What are the properties of CCO?"),
+    ]
+    [text] = answer([prompt])
+    assert "C2H6O" in text and "46.069 g/mol" in text and "aspirin" not in text.lower()
+
+
+def test_bare_mode_needs_a_model() -> None:
+    with pytest.raises(ConfigurationError, match="--mode bare needs a chat model"):
+        answerer_for_mode("bare", lambda: None)
 
 
 def test_bad_batch_size_and_short_answers(medqa_items: list[EvalItem], tmp_path: Path) -> None:

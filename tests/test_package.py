@@ -20,7 +20,8 @@ def test_import_is_light() -> None:
     code = (
         "import json, sys, time; t = time.perf_counter(); import biomed_agent; "
         "elapsed = time.perf_counter() - t; "
-        f"print(json.dumps({{'elapsed': elapsed, 'heavy': [m for m in {HEAVY!r} if m in sys.modules]}}))"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]; "
+        "print(json.dumps({'elapsed': elapsed, 'heavy': heavy}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)

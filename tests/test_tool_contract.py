@@ -23,7 +23,9 @@ def repeat(word: str, times: int = 2) -> dict[str, object]:
     return {"text": " ".join([word] * times), "times": times}
 
 
-SPEC = ToolSpec(name="repeat", func=repeat, args_schema=RepeatArgs, description="Repeat a word.\nMore.")
+SPEC = ToolSpec(
+    name="repeat", func=repeat, args_schema=RepeatArgs, description="Repeat a word.\nMore."
+)
 
 
 def test_run_validates_and_calls() -> None:
@@ -33,8 +35,12 @@ def test_run_validates_and_calls() -> None:
 
 @pytest.mark.parametrize(
     ("arguments", "fragment"),
-    [({"times": 1}, "word: Field required"), ({"word": 5}, "word: Input should be a valid string"),
-     ({"word": "x", "times": 0}, "times: Input should be greater than 0"), ([1, 2], "JSON object")],
+    [
+        ({"times": 1}, "word: Field required"),
+        ({"word": 5}, "word: Input should be a valid string"),
+        ({"word": "x", "times": 0}, "times: Input should be greater than 0"),
+        ([1, 2], "JSON object"),
+    ],
 )
 def test_run_rejects_bad_arguments_with_named_field(arguments: object, fragment: str) -> None:
     with pytest.raises(InvalidInputError) as info:
@@ -54,7 +60,9 @@ def test_langchain_tool_returns_json_content_and_artifact() -> None:
 
 def test_langchain_tool_turns_typed_errors_into_structured_results() -> None:
     tool = SPEC.as_langchain()
-    message = tool.invoke({"type": "tool_call", "id": "2", "name": "repeat", "args": {"word": "boom"}})
+    message = tool.invoke(
+        {"type": "tool_call", "id": "2", "name": "repeat", "args": {"word": "boom"}}
+    )
     assert message.status == "error"
     error = json.loads(message.content)["error"]
     assert error == {
@@ -66,7 +74,9 @@ def test_langchain_tool_turns_typed_errors_into_structured_results() -> None:
 
 def test_langchain_tool_turns_schema_violations_into_structured_results() -> None:
     tool = SPEC.as_langchain()
-    message = tool.invoke({"type": "tool_call", "id": "3", "name": "repeat", "args": {"word": ["x"]}})
+    message = tool.invoke(
+        {"type": "tool_call", "id": "3", "name": "repeat", "args": {"word": ["x"]}}
+    )
     assert message.status == "error"
     error = json.loads(message.content)["error"]
     assert error["type"] == "InvalidInputError"

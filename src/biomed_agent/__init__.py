@@ -8,17 +8,11 @@ below resolve lazily through :func:`__getattr__`.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from biomed_agent.errors import *  # noqa: F403  (errors are light and always wanted)
 from biomed_agent.errors import __all__ as _error_names
 from biomed_agent.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    from biomed_agent.agent.api import Answer, BioMedAgent
-    from biomed_agent.retrievers.retriever import BioMedRetriever
-    from biomed_agent.retrievers.store import KnowledgeStore
-    from biomed_agent.tools import get_tools
 
 __version__ = "0.1.0"
 

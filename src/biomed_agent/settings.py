@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     """Where models run: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:N``."""
 
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    """Weight dtype: ``auto`` picks bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."""
+    """Weight dtype: ``auto`` picks bf16 on GPUs that support it (ESM-2: fp16, see
+    docs/proteins.md), fp16 on other GPUs, fp32 on CPU."""
 
     quantization: Literal["none", "8bit", "4bit"] = "none"
     """Load the chat model in 8 or 4 bit with bitsandbytes (CUDA only) to fit smaller GPUs."""

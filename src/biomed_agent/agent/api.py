@@ -186,7 +186,8 @@ class BioMedAgent:
             {"question": question},
             config,
             stream_mode=["updates", "custom", "values"],
-            durability="exit",
+            # with memory, write the thread once at the end instead of after every node
+            **({"durability": "exit"} if self._memory is not None else {}),
         )
         for mode, payload in runs:
             if mode == "custom":

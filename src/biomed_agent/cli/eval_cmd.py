@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from biomed_agent.errors import ConfigurationError, InvalidInputError
+from biomed_agent.errors import InvalidInputError
 
 
 def register(subparsers: Any) -> None:
@@ -85,17 +85,11 @@ def run(args: argparse.Namespace) -> int:
     def build_model() -> Any:
         from biomed_agent.models import init_biomed_model
 
-        model = init_biomed_model(
+        return init_biomed_model(
             settings.model_copy(update={"model": model_name, "max_new_tokens": max_new_tokens})
         )
-        if model is None:
-            raise ConfigurationError(
-                f"--mode bare needs a chat model, but the model setting is {model_name!r};"
-                " pass --model or set BIOMED_MODEL"
-            )
-        return model
 
-    answer = answerer_for_mode(args.mode, build_model)
+    answer = answerer_for_mode(args.mode, build_model, settings=settings, shots=args.shots)
     split = args.split or benchmark.default_split
     all_items = benchmark.load(args.data, split)
     items = all_items[: args.limit] if args.limit else all_items

@@ -12,7 +12,9 @@ from biomed_agent.errors import InvalidInputError
 
 def register(subparsers: Any) -> None:
     listing = subparsers.add_parser("tools", help="list the tools with one-line descriptions")
-    listing.add_argument("--json", action="store_true", help="print names, descriptions and argument schemas as JSON")
+    listing.add_argument(
+        "--json", action="store_true", help="print names, descriptions and argument schemas as JSON"
+    )
     listing.set_defaults(handler=list_tools)
 
     one = subparsers.add_parser("tool", help="run one tool and print its JSON result")
@@ -31,7 +33,11 @@ def list_tools(args: argparse.Namespace) -> int:
     specs = tool_specs()
     if args.json:
         rows = [
-            {"name": s.name, "description": s.description.strip(), "parameters": s.args_schema.model_json_schema()}
+            {
+                "name": s.name,
+                "description": s.description.strip(),
+                "parameters": s.args_schema.model_json_schema(),
+            }
             for s in specs
         ]
         print(json.dumps(rows, indent=2))
@@ -48,7 +54,8 @@ def parse_arguments(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"--input is not valid JSON ({exc.msg} at char {exc.pos}); pass an object like '{{\"smiles\": \"CCO\"}}'",
+            f"--input is not valid JSON ({exc.msg} at char {exc.pos}); "
+            'pass an object like \'{"smiles": "CCO"}\'',
             input_name="--input",
         ) from None
     if not isinstance(value, dict):

@@ -2,11 +2,12 @@
 
 A *mode* is just an :data:`AnswerFn`: a callable that turns a batch of prompts
 into answer texts. ``bare`` wraps any LangChain chat model
-(:func:`chat_model_answerer`); ``agent`` will wrap the grounded agent once it
-exists. The runner appends one row per item to ``results.jsonl`` in the output
-directory and skips the items already there, so an interrupted run picks up
-where it stopped; ``run.json`` pins what the results were made with (data,
-split, model, mode, shots, prompt templates) so a resumed run cannot mix in
+(:func:`chat_model_answerer`); ``agent`` sends each question to the grounded
+:class:`~biomed_agent.agent.api.BioMedAgent` (:func:`agent_answerer`). The
+runner appends one row per item to ``results.jsonl`` in the output directory and
+skips the items already there, so an interrupted run picks up where it stopped;
+``run.json`` pins what the results were made with (data, split, model, mode,
+shots, prompt templates) so a resumed run cannot mix in
 results of another configuration.
 """
 
@@ -30,11 +31,15 @@ from biomed_agent.eval.results import ResultFile, Row, write_atomic
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from biomed_agent.agent.api import BioMedAgent
+    from biomed_agent.settings import Settings
+
 __all__ = [
     "MODES",
     "AnswerFn",
     "EvalOutcome",
     "RunSettings",
+    "agent_answerer",
     "answerer_for_mode",
     "chat_model_answerer",
     "run_eval",
@@ -59,21 +64,56 @@ def chat_model_answerer(model: BaseChatModel) -> AnswerFn:
     return answer
 
 
-def answerer_for_mode(mode: str, model: Callable[[], BaseChatModel]) -> AnswerFn:
+def agent_answerer(agent: BioMedAgent) -> AnswerFn:
+    """The agent mode: the prompt's last human turn goes to the agent as a fresh question.
+
+    The agent plans, calls tools and retrieves before answering, so a prompt's system
+    text and few-shot turns do not apply (few-shot runs are refused for this mode).
+    """
+
+    def answer(prompts: Sequence[Prompt]) -> list[str]:
+        return [agent.ask(_last_human_turn(prompt)).text for prompt in prompts]
+
+    return answer
+
+
+def _last_human_turn(prompt: Prompt) -> str:
+    return next(text for role, text in reversed(prompt) if role == "human")
+
+
+def answerer_for_mode(
+    mode: str,
+    model: Callable[[], BaseChatModel | None],
+    *,
+    settings: Settings | None = None,
+    shots: int = 0,
+) -> AnswerFn:
     """The :data:`AnswerFn` of ``mode``; ``model`` is built only when the mode needs it.
 
-    ``agent`` is refused (:class:`ConfigurationError`) until the grounded agent ships.
+    ``bare`` needs a chat model; ``agent`` also runs model-free when ``model`` gives
+    ``None`` (``BIOMED_MODEL=none``), answering from its tools and records alone.
     """
-    if mode == "bare":
-        return chat_model_answerer(model())
-    if mode == "agent":
-        raise ConfigurationError(
-            "--mode agent evaluates the grounded agent, which is not available in this version"
-            " yet; run --mode bare to evaluate the model alone"
+    if mode not in MODES:
+        raise InvalidInputError(
+            f"--mode must be one of {', '.join(MODES)}, got {mode!r}", input_name="--mode"
         )
-    raise InvalidInputError(
-        f"--mode must be one of {', '.join(MODES)}, got {mode!r}", input_name="--mode"
-    )
+    if mode == "agent":
+        if shots:
+            raise InvalidInputError(
+                "--mode agent answers each question on its own and cannot take few-shot "
+                f"examples; drop --shots {shots} (or use --mode bare)",
+                input_name="--shots",
+            )
+        from biomed_agent.agent.api import BioMedAgent
+
+        return agent_answerer(BioMedAgent(model=model() or "none", settings=settings, memory=False))
+    chat = model()
+    if chat is None:
+        raise ConfigurationError(
+            "--mode bare needs a chat model, but the model setting is 'none'; pass --model "
+            "or set BIOMED_MODEL (or evaluate the model-free agent with --mode agent)"
+        )
+    return chat_model_answerer(chat)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def invalid_input_from_validation(tool: str, exc: ValidationError) -> InvalidInp
         problems.append(f"{field}: {item['msg']}{shown}")
     first_field = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None
     return InvalidInputError(
-        f"bad arguments for tool {tool!r}: " + "; ".join(problems)
+        f"bad arguments for tool {tool!r}: "
+        + "; ".join(problems)
         + f". See `biomed-agent tools` for the arguments {tool!r} takes.",
         input_name=first_field or None,
     )
