@@ -1,15 +1,18 @@
 """``langgraph.json`` names a graph factory that loads from its file path and answers.
 
-This resolves the ``"./path.py:attr"`` entry the way the LangGraph server does (a module
-loaded from the file, the factory called, the server's own checkpointer attached) and
-runs one request. Serving it with ``langgraph dev`` needs ``langgraph-cli[inmem]``, which
-cannot be installed with this project's pins (see docs/interfaces.md).
+The first test resolves the ``"./path.py:attr"`` entry the way the LangGraph server
+does and runs one request in-process; the second serves it for real with the LangGraph
+CLI's in-memory server (``langgraph dev``, from ``langgraph-cli[inmem]``) on loopback and
+answers one HTTP request.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from biomed_agent.settings import get_settings
 from tests.helpers.agent_world import World, agent_world
+from tests.helpers.subprocesses import free_port, settings_env, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,5 +57,38 @@ def test_langgraph_json_graph_answers_one_request(world: World) -> None:
         "molecule_properties",
         "drug_likeness",
     ]
+    assert state["flagged"] is False
+    assert world.server.count("/pubchem") >= 1
+
+
+def test_langgraph_dev_serves_the_graph_and_answers_one_request(world: World) -> None:
+    port = free_port()
+    env = settings_env(world.settings) | {
+        "LANGSMITH_TRACING": "false",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    }
+    langgraph = Path(sys.executable).with_name("langgraph")
+    server = subprocess.Popen(
+        [str(langgraph), "dev", "--no-browser", "--no-reload", "--allow-blocking",
+         "--host", "127.0.0.1", "--port", str(port), "--config", str(ROOT / "langgraph.json")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=120)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/runs/wait",
+            data=json.dumps(
+                {"assistant_id": "biomed_agent", "input": {"question": "Is aspirin drug-like?"}}
+            ).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            state = json.load(response)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+
+    assert state["answer"].startswith("**Aspirin** (PubChem CID 2244) [1]"), errors[-2000:]
+    assert state["citations"][0]["url"] == "https://pubchem.ncbi.nlm.nih.gov/compound/2244"
     assert state["flagged"] is False
     assert world.server.count("/pubchem") >= 1
