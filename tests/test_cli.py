@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -198,3 +199,20 @@ def test_demo_data_ships_inside_the_package() -> None:
     import biomed_agent
 
     assert (Path(biomed_agent.__file__).parent / "data" / "demo_drugs.json").is_file()
+
+
+def test_closed_stdout_pipe_ends_quietly() -> None:
+    """`biomed-agent tools | head -0`: no traceback when the reader has gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "biomed_agent.cli", "tools"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
