@@ -35,7 +35,9 @@ def _params() -> dict[str, Any]:
     return {"model": str(path), "device_map": "cpu", "max_new_tokens": 12, "temperature": 0.0}
 
 
-class TestChatBioMedGPTUnit(ChatModelUnitTests):
+class _TinyChatBioMedGPT:
+    """What both standard suites need to know: the class, the tiny model, tool_choice."""
+
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatBioMedGPT
@@ -47,6 +49,10 @@ class TestChatBioMedGPTUnit(ChatModelUnitTests):
     @property
     def has_tool_choice(self) -> bool:
         return True
+
+
+class TestChatBioMedGPTUnit(_TinyChatBioMedGPT, ChatModelUnitTests):
+    pass
 
 
 _NEEDS_A_TRAINED_MODEL = (
@@ -55,19 +61,7 @@ _NEEDS_A_TRAINED_MODEL = (
 )
 
 
-class TestChatBioMedGPTIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return ChatBioMedGPT
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return _params()
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
+class TestChatBioMedGPTIntegration(_TinyChatBioMedGPT, ChatModelIntegrationTests):
     @property
     def supports_json_mode(self) -> bool:
         return False
