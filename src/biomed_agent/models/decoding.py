@@ -32,14 +32,12 @@ as an invalid tool call, never as a valid one.
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 import xgrammar as xgr
-from transformers import LogitsProcessor, StoppingCriteria
-from transformers.generation.streamers import BaseStreamer
+from transformers import LogitsProcessor
 
 from biomed_agent.models.loading import LoadedModel
 from biomed_agent.models.tool_calling import ToolMode, build_grammar
@@ -47,7 +45,6 @@ from biomed_agent.models.tool_calling import ToolMode, build_grammar
 __all__ = [
     "ConstrainedDecoding",
     "PieceStreamer",
-    "StopCondition",
     "compile_for",
     "make_constrained_decoding",
 ]
@@ -146,14 +143,15 @@ class ConstrainedDecoding(LogitsProcessor):
         return masked.to(scores.device)
 
 
-class PieceStreamer(BaseStreamer):
-    """Decodes generated tokens incrementally and queues text pieces for the reading thread.
+class PieceStreamer:
+    """Decodes one row's generated tokens incrementally and queues text pieces for its reader.
 
     Unlike ``TextIteratorStreamer``, which re-decodes all text since the last line
     break at every token, it decodes only the newest tokens (the "prefix/read
     offset" scheme of vLLM's detokenizer), so each token costs O(1). It also
     watches the text for stop strings (not inside a tool call), so
-    :class:`StopCondition` can end generation on the step a stop string appears.
+    :class:`~biomed_agent.models.batching.RowStop` can end the row on the step after
+    a stop string appears.
     """
 
     def __init__(self, tokenizer: Any, stop: list[str], mode: ToolMode | None) -> None:
@@ -164,18 +162,14 @@ class PieceStreamer(BaseStreamer):
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._ids: list[int] = []
         self._prefix = self._read = 0
-        self._prompt_seen = False
         self._start = ""
         self._tail = ""
         self.stop_hit = False
         """True once a stop string appeared in the generated text."""
 
-    def put(self, value: torch.Tensor) -> None:
-        """Called by ``generate`` with the prompt first, then each new token."""
-        if not self._prompt_seen:
-            self._prompt_seen = True
-            return
-        self._ids.extend(value.reshape(-1).tolist())
+    def put(self, token_ids: list[int]) -> None:
+        """Take newly generated tokens (the prompt is never passed here)."""
+        self._ids.extend(token_ids)
         done = self._decode(self._prefix, self._read)
         text = self._decode(self._prefix, len(self._ids))
         # A trailing U+FFFD may be a character whose bytes span tokens: wait for the rest
@@ -209,15 +203,3 @@ class PieceStreamer(BaseStreamer):
             self.stop_hit = self.stop_hit or any(s in window for s in self._stop)
             self._tail = window[-self._keep :]
         self._queue.put(piece)
-
-
-class StopCondition(StoppingCriteria):
-    """Ends generation at a stop string the streamer saw, or when the reader went away."""
-
-    def __init__(self, streamer: PieceStreamer, cancel: threading.Event) -> None:
-        self._streamer = streamer
-        self._cancel = cancel
-
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        done = self._cancel.is_set() or self._streamer.stop_hit
-        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)

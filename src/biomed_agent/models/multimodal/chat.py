@@ -190,6 +190,10 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         with splicer.features_for_next_generate(features):
             yield from super()._text_pieces(request)
 
+    def _shareable(self, request: GenerationRequest) -> bool:
+        """Never: a request's encoder features are handed to the next ``generate`` call alone."""
+        return False
+
     def _encode(self, model: BioMedGPT10B, inputs: Sequence[EncoderInput]) -> list[torch.Tensor]:
         molecules = iter(model.encode_molecules([i.value for i in inputs if i.kind == "molecule"]))
         proteins = iter(
