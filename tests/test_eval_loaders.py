@@ -152,11 +152,12 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     assert info.value.input_name == "--data"
 
 
-def test_hub_dataset_id_explains_how_to_download() -> None:
+def test_missing_path_that_looks_like_a_hub_id_suggests_the_prefix() -> None:
     with pytest.raises(
-        InvalidInputError, match=r"Hugging Face dataset id.*huggingface-cli download"
-    ):
+        InvalidInputError, match=r"does not exist\. If you meant the Hugging Face dataset"
+    ) as info:
         get_benchmark("uniprotqa").load(Path("PharMolix/UniProtQA"))
+    assert "--data hf:PharMolix/UniProtQA" in info.value.message
 
 
 _MEDQA_ROW = '{"question": "q", "options": {"A": "x", "B": "y"}, "answer_idx": "A"}'
@@ -183,7 +184,7 @@ _MEDMCQA_UNLABELLED = {"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd
             "medmcqa",
             "test.json",
             json.dumps(_MEDMCQA_UNLABELLED) + "\n",
-            r"'cop' must be 1-4, got -1.*use dev",
+            r"'cop' must be 1-4 or a-d, got -1.*use dev",
         ),
         ("mmlu-medicine", "x_test.csv", "question,A,B,C,D\n", "row 1: expected 6 columns"),
         ("pubchemqa", "q.json", '[["CCO", "q", "a"]]', "item 1: expected a JSON object, got list"),

@@ -1,8 +1,9 @@
-"""``biomed-agent eval BENCHMARK --data PATH``: score a model on a published benchmark."""
+"""``biomed-agent eval BENCHMARK [--data FILE | hf:ORG/NAME[@REV]]``: score a model on it."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,24 @@ def register(subparsers: Any) -> None:
         "eval",
         help="score the model on a benchmark (PubMedQA, MedQA, MedMCQA, MMLU, ...)",
         description=(
-            "Ask the model every item of a benchmark file, score the answers the way the"
-            " BioMedGPT papers do and write report.md/report.json beside per-item"
-            " results.jsonl. Rerunning the same command resumes an interrupted run."
+            "Ask the model every item of a benchmark (a local file or a Hugging Face dataset),"
+            " score the answers the way the BioMedGPT papers do and write report.md/report.json"
+            " beside per-item results.jsonl. Rerunning the same command resumes an interrupted"
+            " run."
         ),
     )
     command.add_argument("benchmark", metavar="BENCHMARK", help=", ".join(BENCHMARKS))
-    command.add_argument("--data", required=True, type=Path, help="the benchmark file (local)")
-    command.add_argument("--split", help="split inside the file where it has several (PubMedQA)")
+    command.add_argument(
+        "--data",
+        help="a local benchmark file, or hf:ORG/NAME[@REVISION] for a Hugging Face dataset"
+        " (default: the benchmark's known hub copy; see docs/evaluation.md)",
+    )
+    command.add_argument(
+        "--config", help="config (subset) of a hf: dataset (default: the benchmark's own)"
+    )
+    command.add_argument(
+        "--split", help="split to evaluate (default: the benchmark's test split, MedMCQA: dev)"
+    )
     command.add_argument(
         "--model", help="model id, path or openai:<url>/<model> (default: settings)"
     )
@@ -31,7 +42,8 @@ def register(subparsers: Any) -> None:
     command.add_argument("--limit", type=int, help="evaluate only the first N items")
     command.add_argument("--shots", type=int, default=0, help="few-shot examples per prompt")
     command.add_argument(
-        "--shots-data", type=Path, help="file to draw few-shot examples from (default: --data)"
+        "--shots-data",
+        help="file or hf: dataset to draw few-shot examples from (default: --data)",
     )
     command.add_argument("--batch-size", type=int, default=8, help="prompts per model.batch call")
     command.add_argument(
@@ -66,6 +78,7 @@ def _summary(report: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from biomed_agent.eval import RunSettings, answerer_for_mode, get_benchmark, run_eval
+    from biomed_agent.eval.hub import parse_data
     from biomed_agent.settings import get_settings
 
     benchmark = get_benchmark(args.benchmark)
@@ -81,6 +94,18 @@ def run(args: argparse.Namespace) -> int:
         )
     settings = get_settings()
     model_name = args.model or settings.model
+    read = functools.partial(
+        benchmark.open, offline=settings.offline, progress=not args.no_progress
+    )
+
+    # Data first: a bad --data fails in seconds, before a model of many GB loads.
+    data = read(parse_data(args.data), args.split, config=args.config)
+    items = data.items[: args.limit] if args.limit else data.items
+    pool = data.items
+    if args.shots and args.shots_data:
+        pool = read(parse_data(args.shots_data)).items
+    elif args.shots and benchmark.few_shot_split:
+        pool = read(data.source, benchmark.few_shot_split, config=data.config).items
 
     def build_model() -> Any:
         from biomed_agent.models import init_biomed_model
@@ -90,14 +115,6 @@ def run(args: argparse.Namespace) -> int:
         )
 
     answer = answerer_for_mode(args.mode, build_model, settings=settings, shots=args.shots)
-    split = args.split or benchmark.default_split
-    all_items = benchmark.load(args.data, split)
-    items = all_items[: args.limit] if args.limit else all_items
-    pool = all_items
-    if args.shots and args.shots_data:
-        pool = benchmark.load(args.shots_data)
-    elif args.shots and benchmark.few_shot_split:
-        pool = benchmark.load(args.data, benchmark.few_shot_split)
     out_dir = args.out or Path("eval-runs") / (
         f"{benchmark.name}-{args.mode}-{Path(model_name).name}-{args.shots}shot"
     )
@@ -110,8 +127,9 @@ def run(args: argparse.Namespace) -> int:
             model=model_name,
             mode=args.mode,
             shots=args.shots,
-            data=str(args.data.resolve()),
-            split=split,
+            data=str(data.source),
+            split=data.split,
+            config=data.config,
             max_new_tokens=max_new_tokens,
         ),
         shot_pool=pool,
@@ -119,5 +137,6 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(_summary(outcome.report))
+    print(f"data: {data.describe()}")
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
     return 0

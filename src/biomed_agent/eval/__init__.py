@@ -12,13 +12,17 @@ the answers the way the papers do::
                        RunSettings(model="my-model"), batch_size=8)
     print(outcome.report["metrics"]["accuracy"])
 
-Nothing heavy is imported here: nltk, rouge-score and tqdm load when used.
+``bench.open(HubSource("cais/mmlu"))`` (or ``bench.open(None)``: the benchmark's known
+hub copy) reads a Hugging Face dataset instead and says which commit it read.
+
+Nothing heavy is imported here: nltk, rouge-score, tqdm and datasets load when used.
 """
 
 from __future__ import annotations
 
-from biomed_agent.eval.benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from biomed_agent.eval.benchmarks import BENCHMARKS, Benchmark, BenchmarkData, get_benchmark
 from biomed_agent.eval.extract import extract_answer, extract_choice, extract_yesno
+from biomed_agent.eval.hub import HubSource, parse_data
 from biomed_agent.eval.items import EvalItem, TaskKind
 from biomed_agent.eval.metrics import Accuracy, accuracy, load_wordnet, text_scores, wilson_interval
 from biomed_agent.eval.prompting import FewShotSampler, Prompt, build_prompt
@@ -38,9 +42,11 @@ __all__ = [
     "Accuracy",
     "AnswerFn",
     "Benchmark",
+    "BenchmarkData",
     "EvalItem",
     "EvalOutcome",
     "FewShotSampler",
+    "HubSource",
     "Prompt",
     "RunSettings",
     "TaskKind",
@@ -53,6 +59,7 @@ __all__ = [
     "extract_yesno",
     "get_benchmark",
     "load_wordnet",
+    "parse_data",
     "run_eval",
     "text_scores",
     "wilson_interval",

@@ -97,6 +97,10 @@ def _difference(metric: str, value: float | None) -> str:
     return f"{100 * value:+.1f} pp" if metric == "accuracy" else f"{value:+.3f}"
 
 
+def _config(run: dict[str, Any]) -> str:
+    return f"config `{run['config']}`, " if run.get("config") else ""
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A human-readable report: settings, our scores beside the paper's, caveats."""
     run, metrics = report["run"], report["metrics"]
@@ -104,7 +108,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"# {report['title']}: {run['mode']} model, {run['shots']}-shot",
         "",
         f"- model: `{run['model']}`",
-        f"- data: `{run['data']}` (split `{run['split']}`), {report['items']} items",
+        f"- data: `{run['data']}` ({_config(run)}split `{run['split']}`), {report['items']} items",
         f"- created: {report['created']}",
         "",
         "| metric | ours | BioMedGPT paper | difference |",

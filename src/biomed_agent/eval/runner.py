@@ -6,8 +6,8 @@ into answer texts. ``bare`` wraps any LangChain chat model
 :class:`~biomed_agent.agent.api.BioMedAgent` (:func:`agent_answerer`). The
 runner appends one row per item to ``results.jsonl`` in the output directory and
 skips the items already there, so an interrupted run picks up where it stopped;
-``run.json`` pins what the results were made with (data, split, model, mode,
-shots, prompt templates) so a resumed run cannot mix in
+``run.json`` pins what the results were made with (data file or hub commit,
+config, split, model, mode, shots, prompt templates) so a resumed run cannot mix in
 results of another configuration.
 """
 
@@ -124,7 +124,12 @@ class RunSettings:
     mode: str = "bare"
     shots: int = 0
     data: str = ""
+    """The resolved file path, or ``hf:ORG/NAME@<commit>``: the exact data read."""
+
     split: str = ""
+    config: str | None = None
+    """The hub config (subset) read; ``None`` for a local file."""
+
     max_new_tokens: int | None = None
     """Generation limit the model was built with (``None``: the model's own default)."""
 

@@ -149,7 +149,8 @@ class GenerationScheduler:
         while True:
             if not self._cond.wait_for(lambda: bool(self._pending), timeout=IDLE_S):
                 return None
-            while self._expected > 0 and len(self._pending) < self._pending[0].max_batch:
+            head = self._pending[0]
+            while head.shareable and self._expected > 0 and len(self._pending) < head.max_batch:
                 if not self._cond.wait(timeout=GATHER_S):
                     break
             first = self._pending.popleft()
@@ -169,7 +170,6 @@ class GenerationScheduler:
             return group
 
 
-_SCHEDULERS: dict[int, GenerationScheduler] = {}
 _SCHEDULERS_LOCK = threading.Lock()
 
 
