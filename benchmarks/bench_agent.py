@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.helpers
 
 from tests.helpers.agent_world import ASPIRIN_SMILES, agent_world, make_agent  # noqa: E402
-from tests.helpers.scripted_agent_model import ScriptedAgentModel  # noqa: E402
+from tests.helpers.scripted_models import ScriptedAgentModel  # noqa: E402
 
 QUESTIONS = (
     "Is aspirin drug-like?",

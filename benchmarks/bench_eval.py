@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.helpers.tiny_llama
 
 from langchain_core.language_models import BaseChatModel  # noqa: E402
-from tests.helpers.scripted_chat import ScriptedChatModel  # noqa: E402
+from tests.helpers.scripted_models import ScriptedChatModel  # noqa: E402
 from tests.helpers.tiny_llama import build_tiny_llama  # noqa: E402
 
 from biomed_agent.eval import EvalItem, RunSettings, chat_model_answerer, get_benchmark, run_eval  # noqa: E402

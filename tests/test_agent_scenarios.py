@@ -19,7 +19,7 @@ from tests.helpers.agent_world import (
     agent_world,
     make_agent,
 )
-from tests.helpers.scripted_agent_model import ScriptedAgentModel
+from tests.helpers.scripted_models import ScriptedAgentModel
 
 PUBCHEM_ASPIRIN = "https://pubchem.ncbi.nlm.nih.gov/compound/2244"
 UNIPROT_ADORA1 = "https://www.uniprot.org/uniprotkb/P30542/entry"
@@ -223,7 +223,7 @@ def test_injected_record_text_is_data(world: World, scripted: bool) -> None:
     quoted = [line for line in answer.text.splitlines() if "999 g/mol" in line]
     assert all(line.startswith("  > ") for line in quoted)
     if scripted:
-        assert len(model.prompts) == 2  # one plan, one answer: no replanning on record text
+        assert len(model.received) == 2  # one plan, one answer: no replanning on record text
         plan_prompt, answer_prompt = model.prompt_texts()
         assert "IGNORE PREVIOUS INSTRUCTIONS" not in plan_prompt
         injected = answer_prompt.index("IGNORE PREVIOUS INSTRUCTIONS")

@@ -22,7 +22,7 @@ from biomed_agent.eval import (
     run_eval,
 )
 from biomed_agent.eval import runner as runner_module
-from tests.helpers.scripted_chat import ScriptedChatModel, SimulatedCrash
+from tests.helpers.scripted_models import ScriptedChatModel, SimulatedCrash
 
 MEDQA = Path("medqa_usmle/US_4_options_phrases_no_exclude_test.jsonl")
 

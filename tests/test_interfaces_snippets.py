@@ -18,8 +18,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 from biomed_agent.agent.demo import demo_documents
 from biomed_agent.retrievers.store import KnowledgeStore
 from biomed_agent.settings import get_settings
-from tests.helpers.scripted_chat import ScriptedChatModel
-from tests.helpers.tool_script_model import ToolScriptModel
+from tests.helpers.scripted_models import ScriptedChatModel, ToolScriptModel
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "interfaces.md"
 SEVEN_B = 'ChatBioMedGPT(model="PharMolix/BioMedGPT-LM-7B")'
