@@ -318,7 +318,7 @@ def test_eval_without_data_reads_the_hub_copy_and_resumes_offline(
         assert printed.startswith("mmlu-medicine, 3 items: accuracy 66.7 %")
         assert (
             f"data: hf:cais/mmlu@{commit}, config professional_medicine, split test, 40 items"
-            in printed
+            " (the first 3 evaluated)" in printed
         )
         assert (
             f"- data: `hf:cais/mmlu@{commit}` (config `professional_medicine`, split `test`)"

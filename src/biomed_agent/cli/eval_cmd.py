@@ -137,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(_summary(outcome.report))
-    print(f"data: {data.describe()}")
+    limited = f" (the first {len(items)} evaluated)" if len(items) < len(data.items) else ""
+    print(f"data: {data.describe()}{limited}")
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
     return 0
