@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from biomed_agent.models import batching
 from biomed_agent.models.batching import scheduler_for
@@ -195,3 +195,8 @@ def test_the_worker_thread_exits_when_idle(
 
 def _workers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "biomedgpt-generate"]
+
+
+def test_max_batch_size_below_one_is_refused(tiny_llama_dir: Path) -> None:
+    with pytest.raises(ValidationError, match="max_batch_size"):
+        ChatBioMedGPT(model=str(tiny_llama_dir), max_batch_size=0)
