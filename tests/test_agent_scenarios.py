@@ -124,7 +124,7 @@ def test_target_function_and_literature(world: World, scripted: bool) -> None:
                 {
                     "steps": [
                         {"tool": "uniprot_lookup", "args": {"query": "P30542"}},
-                        {"tool": "pubmed_search", "args": {"query": "ADORA1", "max_results": 3}},
+                        {"tool": "pubmed_search", "args": {"query": "ADORA1", "limit": 3}},
                     ]
                 }
             ],
@@ -138,7 +138,8 @@ def test_target_function_and_literature(world: World, scripted: bool) -> None:
     assert "https://pubmed.ncbi.nlm.nih.gov/21813367/" in _urls(answer)
     uniprot = _citation(answer, url=UNIPROT_ADORA1)
     if not scripted:
-        assert "- Function: Receptor for adenosine." in answer.text
+        # record text reaches the answer only as a cited quote (issue 15)
+        assert "- Function (UniProt):\n  > Receptor for adenosine." in answer.text
         assert f"(ADORA1, Homo sapiens; UniProt P30542) [{uniprot}]" in answer.text
         assert "Retrospective exposure estimation" in answer.text
     assert not answer.flagged
@@ -164,14 +165,13 @@ def test_three_step_plan_with_failing_tool_scripted(world: World) -> None:
     )
     agent = make_agent(world, model=model)
     answer = agent.ask(f"Properties of {ASPIRIN_SMILES} and what does P30542 do?")
+    # the model's plan is merged with the rules' (issue 17): its step on a SMILES the
+    # question never names is refused, the rules' drug_likeness on the question's SMILES runs
     steps = {s.tool: s for s in answer.steps}
-    assert steps["drug_likeness"].status == "error"
-    assert steps["drug_likeness"].error["type"] == "InvalidMoleculeError"
-    assert steps["molecule_properties"].status == "ok" and steps["uniprot_lookup"].status == "ok"
-    replan_prompt = model.prompt_texts()[1]
-    assert "FAILED InvalidMoleculeError" in replan_prompt
-    answer_prompt = model.prompt_texts()[2]
-    assert "drug_likeness: InvalidMoleculeError" in answer_prompt
+    assert "C1CC(N" not in [s.args.get("smiles") for s in answer.steps]
+    assert any("named nothing from the question" in note for note in answer.notes)
+    assert all(steps[t].status == "ok" for t in ("molecule_properties", "drug_likeness"))
+    assert steps["uniprot_lookup"].status == "ok"
     assert [c.tool or c.source for c in answer.citations] == ["molecule_properties", "uniprot"]
     assert not answer.flagged
 
@@ -189,7 +189,10 @@ def test_failing_literature_search_falls_back_model_free(world: World) -> None:
     statuses = [(s.tool, s.status) for s in answer.steps]
     assert ("pubmed_search", "error") in statuses
     assert ("molecule_properties", "ok") in statuses and ("knowledge_search", "ok") in statuses
-    assert "Not checked (a step failed):\n- pubmed_search: ServiceBusyError" in answer.text
+    assert (
+        "Not checked (a step failed or an input was invalid):\n- pubmed_search: ServiceBusyError"
+        in answer.text
+    )
     assert "| Molecular weight | 180.159 g/mol |" in answer.text
     assert not answer.flagged
 
@@ -208,7 +211,7 @@ def test_injected_record_text_is_data(world: World, scripted: bool) -> None:
                     "steps": [
                         {
                             "tool": "pubmed_search",
-                            "args": {"query": "aspirin prompt injection", "max_results": 5},
+                            "args": {"query": "aspirin prompt injection", "limit": 5},
                         }
                     ]
                 }
@@ -231,10 +234,8 @@ def test_injected_record_text_is_data(world: World, scripted: bool) -> None:
             "</data>", 0, injected
         )
     else:
-        assert tools == [
-            "pubchem_lookup", "molecule_properties", "drug_likeness", "pubmed_search",
-            "knowledge_search",
-        ]  # fmt: skip
+        # a literature question gets the literature, not a property table (issue 13)
+        assert tools == ["pubchem_lookup", "pubmed_search", "knowledge_search"]
 
 
 def test_plan_naming_unregistered_tool_is_rejected(world: World) -> None:
@@ -288,7 +289,7 @@ def test_memory_survives_a_new_agent(world: World) -> None:
         "And what does the literature say about it?", thread_id=first.thread_id
     )
     assert again.entities["carried_over"] == ["accessions"]
-    assert ("pubmed_search", {"query": "ADORA1", "max_results": 5}) in [
+    assert ("pubmed_search", {"query": "ADORA1", "limit": 5}) in [
         (s.tool, s.args) for s in again.steps
     ]
 
@@ -307,7 +308,10 @@ def test_stream_yields_steps_tokens_and_answer(world: World) -> None:
     tokens = "".join(e["text"] for e in events if e["type"] == "token")
     assert tokens == "Aspirin weighs 180.159 g/mol [2]."
     tool_events = [e for e in events if e["type"] == "step" and "tool" in e]
-    assert [e["tool"] for e in tool_events] == ["pubchem_lookup", "molecule_properties"]
+    # the rules' drug_likeness step is kept beside the model's plan (merged, issue 17)
+    assert sorted(e["tool"] for e in tool_events) == [
+        "drug_likeness", "molecule_properties", "pubchem_lookup"
+    ]  # fmt: skip
     assert events[-1]["answer"].text == "Aspirin weighs 180.159 g/mol [1]."
 
 

@@ -80,12 +80,20 @@ def test_tool_prints_its_result_as_json(capfd: pytest.CaptureFixture[str]) -> No
         (["molecule_properties", "--input", "{}"], "smiles: Field required"),
         (["no_such_tool", "--input", "{}"], "unknown tool 'no_such_tool'"),
         (
-            ["molecule_similarity", "--input", '{"query": "CCO", "candidates": ["CCO"], "k": 0}'],
-            "k: Input should be greater than or equal to 1",
+            [
+                "molecule_similarity",
+                "--input",
+                '{"query": "CCO", "candidates": ["CCO"], "limit": 0}',
+            ],
+            "limit: Input should be greater than or equal to 1",
         ),
         (
-            ["molecule_similarity", "--input", '{"query": "CCO", "candidates": ["CCO"], "k": 2.5}'],
-            "k: Input should be a valid integer",
+            [
+                "molecule_similarity",
+                "--input",
+                '{"query": "CCO", "candidates": ["CCO"], "limit": 2.5}',
+            ],
+            "limit: Input should be a valid integer",
         ),
         (
             ["substructure_search", "--input", '{"smarts": "c1ccc(", "candidates": ["CCO"]}'],
@@ -216,3 +224,52 @@ def test_closed_stdout_pipe_ends_quietly() -> None:
         os.close(write_end)
     assert result.returncode == 1
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("BIOMED_OFFLINE", "maybe", "offline takes true or false"),
+        ("BIOMED_HTTP_TIMEOUT", "abc", "http_timeout takes a number > 0"),
+        ("BIOMED_DTYPE", "float16", "dtype takes one of auto, bf16, fp16, fp32"),
+    ],
+)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("tool", "molecule_properties", "--input", '{"smiles": "CCO"}'),
+        ("tools",),
+        ("mcp",),
+        ("ask", "Is aspirin drug-like?", "--model", "none"),
+    ],
+)
+def test_a_bad_setting_exits_2_with_one_line_naming_the_variable(
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    accepted: str,
+    argv: tuple[str, ...],
+) -> None:
+    from biomed_agent.settings import get_settings
+
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    status, out, err = run_cli(capfd, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"biomed-agent: error: {variable}={value!r} is not valid: {accepted}")
+
+
+def test_unknown_tool_arguments_exit_2_for_every_tool_family(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    for name, arguments in (
+        ("protein_properties", {"sequence": "MKTAYIAKQR", "sequense": "x"}),
+        ("knowledge_search", {"query": "insulin", "k": 2}),
+        ("pubmed_search", {"query": "insulin", "max_results": 2}),
+        ("molecule_similarity", {"query": "CCO", "candidates": ["CCO"], "k": 1}),
+    ):
+        status, out, err = run_cli(capfd, "tool", name, "--input", json.dumps(arguments))
+        assert status == 2 and out == "", name
+        assert "Extra inputs are not permitted" in err and err.count("\n") == 1, name

@@ -132,3 +132,47 @@ def test_broken_model_directory_is_a_model_load_error(tmp_path: Path) -> None:
     (broken / "config.json").write_text("{not json")
     with pytest.raises(ModelLoadError, match=r"could not load the embedding model at .*broken"):
         SentenceEmbeddingFunction(str(broken)).encode(["x"])
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"),
+    [(2, 0.3, 2), (2, 2.9, 2), (2, 3.0, 1), (2, 9.0, 1), (8, 10.5, 6), (4, 0.0, 4)],
+)
+def test_available_cores_come_from_affinity_less_other_load(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, expected: int
+) -> None:
+    import os
+
+    from biomed_agent.retrievers.embeddings import available_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert available_cores() == expected
+
+
+def test_threads_are_set_per_call_and_restored(
+    embedder: SentenceEmbeddingFunction, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import torch
+
+    seen: list[int] = []
+    real = embedder._encoder()
+
+    class Recording:
+        def encode(self, texts: list[str], **kwargs: object) -> object:
+            seen.append(torch.get_num_threads())
+            return real.encode(texts, **kwargs)
+
+    fresh = SentenceEmbeddingFunction()
+    monkeypatch.setattr(fresh, "_encoder", lambda: Recording())
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    before = torch.get_num_threads()
+    fresh.encode(["bulk one", "bulk two"])
+    query = fresh.encode_query("a question")
+    again = fresh.encode_query("a question")  # from the LRU: no encoder call
+    assert seen == [3, 1]
+    assert again is query and not query.flags.writeable
+    assert torch.get_num_threads() == before

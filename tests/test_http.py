@@ -266,7 +266,9 @@ def test_ncbi_identity_params_sent_but_never_cached(
     assert other.search("cancer").count == client.search("cancer").count
     assert [d.pmid for d in other.fetch_articles(["21813367"])] == ["21813367"]
     assert replay_server.count() == 2
-    assert sorted(p.name for p in config.cache_dir.glob("*.sqlite")) == ["ncbi-e-utilities.sqlite"]
+    assert sorted(p.name for p in config.cache_dir.glob("*.sqlite")) == [
+        "ncbi-e-utilities.json.sqlite"
+    ]
 
 
 def test_rate_limiter_paces_starts_within_the_window() -> None:
@@ -356,3 +358,29 @@ def test_stats_snapshot_difference() -> None:
     stats.add(requests=3, missing=1)
     delta = stats.snapshot() - before
     assert (delta.requests, delta.from_cache, delta.missing) == (3, 0, 1)
+
+
+def test_answer_shape_is_inferred_when_a_caller_names_none() -> None:
+    from biomed_agent.retrievers.responses import Expect, expect_for
+
+    assert expect_for("/pug/compound/cid/2244/property/MolecularWeight/JSON", None).kind == "json"
+    assert expect_for("/uniprotkb/P30542", {"format": "json"}).kind == "json"
+    assert expect_for("/uniprotkb/P30542.fasta", None).kind == "fasta"
+    assert expect_for("/efetch.fcgi", {"retmode": "xml", "db": "pubmed"}).kind == "xml"
+    assert expect_for("/einfo.fcgi", {}) == Expect("any")
+
+
+def test_only_a_documented_404_is_an_answer() -> None:
+    import requests
+
+    from biomed_agent.retrievers.responses import documented_404
+
+    def response(status: int, body: bytes) -> requests.Response:
+        made = requests.Response()
+        made.status_code, made._content = status, body
+        return made
+
+    assert documented_404(response(404, pugrest_fault("NotFound", "No CID found")))
+    assert documented_404(response(404, b'{"url":"","messages":["Resource not found"]}'))
+    assert not documented_404(response(404, b"<html>Not Found</html>"))
+    assert not documented_404(response(200, b'{"messages": []}'))

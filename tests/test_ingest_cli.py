@@ -40,7 +40,7 @@ def ingest_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, di
         (["pubchem", "aspirin", "2349"], [("pubchem", "2244"), ("pubchem", "2349")]),
         (["uniprot", "P30542"], [("uniprot", "P30542")]),
         (
-            ["pubmed", BREAST_CANCER_2008, "--max", "3"],
+            ["pubmed", BREAST_CANCER_2008, "--limit", "3"],
             [("pubmed", "19008416"), ("pubmed", "18927361"), ("pubmed", "18787170")],
         ),
     ],
@@ -116,9 +116,9 @@ def test_bad_input_exits_2_and_stores_nothing(
 
 def test_max_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["ingest", "pubmed", "cancer", "--max", "0"])
+        main(["ingest", "pubmed", "cancer", "--limit", "0"])
     assert info.value.code == 2
-    assert "--max: must be at least 1, got 0" in capsys.readouterr().err
+    assert "--limit: must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_offline_request_not_cached_fails_clearly(

@@ -25,7 +25,7 @@ class TestKnowledgeSearchStandard(ToolsUnitTests):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"query": "what does aspirin inhibit", "k": 2, "sources": ["pubchem"]}
+        return {"query": "what does aspirin inhibit", "limit": 2, "sources": ["pubchem"]}
 
 
 @pytest.fixture
@@ -56,14 +56,14 @@ def test_hits_carry_text_citation_and_score(filled: KnowledgeStore) -> None:
 
 
 def test_sources_filter_and_page_for_files(filled: KnowledgeStore) -> None:
-    message = call({"query": "kinase inhibitors", "k": 3, "sources": ["file"]})
+    message = call({"query": "kinase inhibitors", "limit": 3, "sources": ["file"]})
     hits = json.loads(message.content)["hits"]  # type: ignore[arg-type]
     assert [(h["source"], h["record_id"], h["page"]) for h in hits] == [("file", "f1", 3)]
     assert message.artifact["hits"] == hits
 
 
 def test_empty_store_answers_with_a_note() -> None:
-    result = get_tool_spec("knowledge_search").run({"query": "insulin", "k": 2})
+    result = get_tool_spec("knowledge_search").run({"query": "insulin", "limit": 2})
     assert result["hits"] == [] and "biomed-agent ingest" in result["note"]
 
 
@@ -71,7 +71,7 @@ def test_empty_store_answers_with_a_note() -> None:
     ("arguments", "fragment"),
     [
         ({"query": ""}, "query"),
-        ({"query": "x", "k": 0}, "k: Input should be greater than or equal to 1"),
+        ({"query": "x", "limit": 0}, "limit: Input should be greater than or equal to 1"),
         ({"query": "x", "sources": ["chembl"]}, "sources.0"),
     ],
 )
@@ -92,7 +92,7 @@ def test_blank_query_comes_back_as_a_structured_error() -> None:
 
 
 def test_cli_tool_command(filled: KnowledgeStore, capsys: pytest.CaptureFixture[str]) -> None:
-    arguments = json.dumps({"query": "virus outbreak", "k": 1})
+    arguments = json.dumps({"query": "virus outbreak", "limit": 1})
     assert main(["tool", "knowledge_search", "--input", arguments]) == 0
     [hit] = json.loads(capsys.readouterr().out)["hits"]
     assert hit["record_id"] == "29963580"

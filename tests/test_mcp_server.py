@@ -34,7 +34,7 @@ MOLECULE_CALLS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         },
     ),
     "molecule_similarity": (
-        {"query": "CCO", "candidates": ["CCCO", "c1ccccc1", "CCO"], "k": 2},
+        {"query": "CCO", "candidates": ["CCCO", "c1ccccc1", "CCO"], "limit": 2},
         {
             "candidates_searched": 3,
             "hits": [
@@ -92,7 +92,7 @@ async def _exercise(client: Client) -> None:
 
     unknown = _error(await client.call_tool("launch_rockets", {}))
     assert unknown["type"] == "UnknownToolError"
-    assert "unknown tool 'launch_rockets'; known tools: drug_likeness" in unknown["message"]
+    assert "unknown tool 'launch_rockets'; known tools: compound_bioactivity" in unknown["message"]
 
     bad_molecule = _error(await client.call_tool("molecule_properties", {"smiles": "C1CC"}))
     assert bad_molecule["type"] == "InvalidMoleculeError"
@@ -167,7 +167,7 @@ async def test_streamable_http(http_server: tuple[str, subprocess.Popen[str]]) -
         articles = _ok(
             await client.call_tool(
                 "pubmed_search",
-                {"query": "science[journal] AND breast cancer AND 2008[pdat]", "max_results": 2},
+                {"query": "science[journal] AND breast cancer AND 2008[pdat]", "limit": 2},
             )
         )
     assert [a["pmid"] for a in articles["articles"]] == ["19008416", "18927361"]

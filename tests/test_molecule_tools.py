@@ -58,7 +58,7 @@ class TestMoleculeSimilarityTool(ToolsUnitTests):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"query": IMATINIB, "candidates": [ASPIRIN, NILOTINIB], "k": 1}
+        return {"query": IMATINIB, "candidates": [ASPIRIN, NILOTINIB], "limit": 1}
 
 
 class TestSubstructureSearchTool(ToolsUnitTests):
@@ -110,7 +110,7 @@ def test_drug_likeness_tool_reports_rules_alerts_and_summary() -> None:
 
 def test_similarity_tool_ranks_nilotinib_above_aspirin_for_imatinib() -> None:
     result = get_tool_spec("molecule_similarity").run(
-        {"query": IMATINIB, "candidates": [ASPIRIN, NILOTINIB, "CCO"], "k": 2}
+        {"query": IMATINIB, "candidates": [ASPIRIN, NILOTINIB, "CCO"], "limit": 2}
     )
     assert result["query"] == IMATINIB
     assert result["candidates_searched"] == 3
@@ -155,10 +155,10 @@ def test_substructure_tool_finds_carboxylic_acids() -> None:
         ),
         (
             "molecule_similarity",
-            {"query": "CCO", "candidates": ["CCO"], "k": 0},
+            {"query": "CCO", "candidates": ["CCO"], "limit": 0},
             "InvalidInputError",
-            "k: Input should be greater than or equal to 1",
-            "k",
+            "limit: Input should be greater than or equal to 1",
+            "limit",
         ),
         (
             "molecule_similarity",

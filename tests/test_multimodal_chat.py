@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import torch
@@ -103,7 +103,11 @@ def test_call_arguments_splice_exactly_like_openbiomeds_prompt(
     chat: ChatBioMedGPT10B, model: BioMedGPT10B
 ) -> None:
     got = sent(chat, "What is this?", molecules=[ASPIRIN], proteins=[INSULIN_B])
-    turn = "<molecule><moleculeHere></molecule> <protein><proteinHere></protein> What is this?"
+    # OpenBioMed's Conversation: append_molecule, append_protein, ask -> two Human turns
+    turn = (
+        "<molecule><moleculeHere></molecule> ### Human: <protein><proteinHere></protein> "
+        "What is this?"
+    )
     expected = openbiomed_inputs(model, turn, (ASPIRIN,), (INSULIN_B,))
     assert_same_inputs(got, expected)
     ids = model.generate(expected, max_new_tokens=NEW_TOKENS, do_sample=False)
@@ -181,10 +185,11 @@ def test_tool_calls_are_schema_valid_with_spliced_inputs(chat: ChatBioMedGPT10B)
     class Lookup(BaseModel):
         """Look a compound up by name."""
 
-        name: str = Field(description="compound name")
+        # an enum, so the tiny random model's call closes within the budget
+        name: Literal["aspirin", "caffeine"] = Field(description="compound name")
 
     bound = chat.bind_tools([Lookup], tool_choice="any")
-    message = bound.invoke("Which compound is this?", molecules=[ASPIRIN], max_new_tokens=12)
+    message = bound.invoke("Which compound is this?", molecules=[ASPIRIN], max_new_tokens=64)
     assert len(message.tool_calls) == 1
     Lookup.model_validate(message.tool_calls[0]["args"])
 

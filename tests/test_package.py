@@ -99,3 +99,50 @@ def test_shorten_caps_long_values() -> None:
     assert len(shown) < 120
     assert "10000 chars" in shown
     assert errors.shorten("CCO") == "'CCO'"
+
+
+def test_type_checkers_see_every_lazy_name() -> None:
+    """Each lazily exported name is also imported under TYPE_CHECKING (real types, no Any)."""
+    import ast
+
+    for package in (biomed_agent, __import__("biomed_agent.proteins").proteins):
+        tree = ast.parse(Path(package.__file__ or "").read_text())
+        typed = {
+            alias.asname
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+            for stmt in node.body
+            if isinstance(stmt, ast.ImportFrom)
+            for alias in stmt.names
+            if alias.asname == alias.name  # an explicit re-export
+        }
+        assert typed == set(package._LAZY), package.__name__
+
+
+def test_protein_names_import_from_the_package_lazily() -> None:
+    code = (
+        "import sys, biomed_agent.proteins as p; assert 'torch' not in sys.modules; "
+        "from biomed_agent.proteins import load_esm, parse_sequence; "
+        "from biomed_agent.proteins.esm import load_esm as direct; "
+        "assert load_esm is direct; print(parse_sequence('mktayiakqr'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "MKTAYIAKQR"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        __import__("biomed_agent.proteins").proteins.nope  # noqa: B018
+
+
+def test_bad_settings_raise_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BIOMED_OFFLINE", "maybe")
+    monkeypatch.setenv("BIOMED_ESM_WINDOW_OVERLAP", "5000")
+    with pytest.raises(errors.InvalidSettingError) as info:
+        Settings()
+    message = info.value.message
+    assert "\n" not in message
+    assert info.value.input_name in ("BIOMED_OFFLINE", "BIOMED_ESM_WINDOW_OVERLAP")
+    assert "BIOMED_OFFLINE='maybe' is not valid: offline takes true or false" in message
+    assert (
+        "BIOMED_ESM_WINDOW_OVERLAP='5000' is not valid: esm_window_overlap takes a whole "
+        "number >= 0 and < 1022" in message
+    )
+    assert info.value.__cause__ is None and info.value.__suppress_context__

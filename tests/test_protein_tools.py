@@ -66,7 +66,7 @@ class TestProteinSimilarityStandard(_ProteinToolSuite):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"query": QUERY, "candidates": OTHERS, "k": 2}
+        return {"query": QUERY, "candidates": OTHERS, "limit": 2}
 
 
 class TestProteinEmbeddingStandard(_ProteinToolSuite):
@@ -100,7 +100,7 @@ def test_variant_effect_tool_scores_each_variant() -> None:
 def test_similarity_tool_ranks_a_copy_of_the_query_first() -> None:
     fasta = "".join(f">cand{i}\n{s}\n" for i, s in enumerate([*OTHERS, QUERY]))
     result = protein_tools()["protein_similarity"].run(
-        {"query": QUERY, "candidates": fasta, "k": 2}
+        {"query": QUERY, "candidates": fasta, "limit": 2}
     )
     assert result["candidates"] == 4
     best, second = result["results"]
@@ -152,8 +152,10 @@ def test_langchain_tool_returns_json_content() -> None:
          "candidates is an empty list"),
         ("protein_similarity", {"query": "MKT", "candidates": ["GG", "G-G"]},
          InvalidSequenceError, "candidates[1] has '-'"),
-        ("protein_similarity", {"query": "MKT", "candidates": ["GG"], "k": 0}, InvalidInputError,
-         "k: Input should be greater than or equal to 1"),
+        ("protein_similarity", {"query": "MKT", "candidates": ["GG"], "limit": 0},
+         InvalidInputError, "limit: Input should be greater than or equal to 1"),
+        ("protein_properties", {"sequence": "MKTAYIAKQR", "sequense": "x"}, InvalidInputError,
+         "sequense: Extra inputs are not permitted"),
         ("protein_embedding", {"sequence": "MK T\nZZ#"}, InvalidSequenceError, "'#'"),
     ],
 )  # fmt: skip

@@ -7,7 +7,14 @@ import itertools
 import pytest
 
 from biomed_agent.errors import InvalidQueryError
-from biomed_agent.proteins.batching import Window, owning_windows, plan_batches, plan_windows
+from biomed_agent.proteins.batching import (
+    BatchTuner,
+    Window,
+    length_class,
+    owning_windows,
+    plan_batches,
+    plan_windows,
+)
 
 
 def test_short_sequence_is_one_window() -> None:
@@ -56,3 +63,52 @@ def test_row_longer_than_budget_runs_alone() -> None:
 def test_non_positive_budget_is_rejected() -> None:
     with pytest.raises(InvalidQueryError, match="token budget 0"):
         plan_batches([5], token_budget=0)
+
+
+def _tuned_run(
+    tuner: BatchTuner, lengths: list[int], cost: object, budget: int = 10_000
+) -> list[list[int]]:
+    """Run the tuner against a simulated model: ``cost(rows, padded_length)`` seconds."""
+    clock = [0.0]
+    batches: list[list[int]] = []
+
+    def forward(batch: list[int]) -> None:
+        batches.append(batch)
+        clock[0] += cost(len(batch), max(lengths[i] for i in batch))  # type: ignore[operator]
+
+    tuner.run(lengths, budget, "cpu", forward, lambda: clock[0])
+    return batches
+
+
+def test_tuner_batches_where_batching_is_measured_cheaper() -> None:
+    tuner = BatchTuner()
+    lengths = [100] * 40
+    # fixed 1 s per call + 0.01 s per token: bigger batches are always cheaper per token
+    batches = _tuned_run(tuner, lengths, lambda rows, length: 1.0 + 0.01 * rows * length)
+    assert [len(b) for b in batches[:4]] == [1, 2, 4, 8]  # the climb, on real rows
+    assert [len(b) for b in batches[4:]] == [16, 8, 1]  # best size, then what is left
+    assert sorted(i for b in batches for i in b) == list(range(40))
+
+
+def test_tuner_runs_one_at_a_time_where_batches_cost_more() -> None:
+    tuner = BatchTuner()
+    lengths = [500] * 12
+    # per-row cost grows with batch size (cache-bound attention): singles are cheapest
+    batches = _tuned_run(tuner, lengths, lambda rows, length: rows * length * (1 + 0.3 * rows))
+    assert [len(b) for b in batches] == [1, 2] + [1] * 9
+    # what was measured is remembered: the next call goes straight to single rows
+    assert [len(b) for b in _tuned_run(tuner, [500] * 3, lambda r, n: r * n)] == [1, 1, 1]
+
+
+def test_tuner_keeps_padding_and_token_budget() -> None:
+    tuner = BatchTuner()
+    lengths = [100, 99, 98, 97, 60, 59, 58, 57, 56, 55, 54, 53]
+    batches = _tuned_run(tuner, lengths, lambda rows, length: 1.0 + rows * length, budget=250)
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert padded <= 250
+        assert padded <= 1.1 * sum(lengths[i] for i in batch)
+        assert len({length_class(lengths[i]) for i in batch}) == 1
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    with pytest.raises(InvalidQueryError, match="token budget 0"):
+        tuner.run([5], 0, "cpu", lambda batch: None, lambda: 0.0)

@@ -46,7 +46,7 @@ class TestPubMedSearchTool(ToolsUnitTests):
 
     @property
     def tool_invoke_params_example(self) -> dict[str, Any]:
-        return {"query": "adenosine A1 receptor", "max_results": 5}
+        return {"query": "adenosine A1 receptor", "limit": 5}
 
 
 def tools_for(server: ReplayServer, data_dir: Path, **settings: object) -> dict[str, ToolSpec]:
@@ -60,7 +60,7 @@ def test_listing_tools_opens_no_client(tmp_path: Path) -> None:
 
 def test_pubchem_lookup(replay_server: ReplayServer, tmp_path: Path) -> None:
     result = tools_for(replay_server, tmp_path)["pubchem_lookup"].run({"query": "aspirin"})
-    assert (result["cid"], result["name"], result["source_url"]) == (
+    assert (result["cid"], result["name"], result["url"]) == (
         2244,
         "Aspirin",
         "https://pubchem.ncbi.nlm.nih.gov/compound/2244",
@@ -103,7 +103,7 @@ def test_unknown_compound_is_a_structured_not_found(
         ("pubchem_lookup", {"query": ""}),
         ("uniprot_lookup", {"query": ""}),
         ("pubmed_search", {"query": ""}),
-        ("pubmed_search", {"query": "x", "max_results": 0}),
+        ("pubmed_search", {"query": "x", "limit": 0}),
     ],
 )
 def test_empty_or_bad_arguments(
@@ -121,12 +121,12 @@ def test_uniprot_lookup_by_accession_and_by_gene(
     by_accession = spec.run({"query": "P30542"})
     by_gene = spec.run({"query": "ADORA1", "organism": "9606"})
     assert by_accession == by_gene
-    assert {k: by_gene[k] for k in ("accession", "name", "gene", "organism", "source_url")} == {
+    assert {k: by_gene[k] for k in ("accession", "name", "gene", "organism", "url")} == {
         "accession": "P30542",
         "name": "Adenosine receptor A1",
         "gene": "ADORA1",
         "organism": "Homo sapiens",
-        "source_url": "https://www.uniprot.org/uniprotkb/P30542/entry",
+        "url": "https://www.uniprot.org/uniprotkb/P30542/entry",
     }
     assert by_gene["function"].startswith("Receptor for adenosine.")
     assert by_gene["other_matches"] == []
@@ -143,12 +143,12 @@ def test_uniprot_lookup_retired_and_unknown(replay_server: ReplayServer, tmp_pat
 def test_pubmed_search(replay_server: ReplayServer, tmp_path: Path) -> None:
     query = "science[journal] AND breast cancer AND 2008[pdat]"
     result = tools_for(replay_server, tmp_path)["pubmed_search"].run(
-        {"query": query, "max_results": 3}
+        {"query": query, "limit": 3}
     )
     assert result["total_count"] == 6
     assert [a["pmid"] for a in result["articles"]] == ["19008416", "18927361", "18787170"]
     first = result["articles"][0]
-    assert first["source_url"] == "https://pubmed.ncbi.nlm.nih.gov/19008416/"
+    assert first["url"] == "https://pubmed.ncbi.nlm.nih.gov/19008416/"
     assert first["authors"][-1] == "et al." and len(first["authors"]) == 7
     assert (first["journal"], first["year"], first["doi"]) == (
         "Science (New York, N.Y.)",

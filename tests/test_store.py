@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import chromadb
 import pytest
 
 from biomed_agent.cli import main
@@ -316,3 +318,137 @@ def test_real_chroma_server_through_chroma_url(chroma_url: str) -> None:
     top = again.search("virus outbreak vaccination", k=2, sources=["pubmed"])[0]
     assert top.document.metadata["record_id"] == "29963580"
     assert_each_record_once(again, {f"{s}:{r}" for s, r in TOPICS})
+
+
+class CountingEmbedder:
+    """Wraps the real embedder; counts each encode call and its texts (optionally slowed)."""
+
+    def __init__(self, real: object, delay: float = 0.0) -> None:
+        self.real, self.delay = real, delay
+        self.calls: list[int] = []
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def encode(self, texts: list[str], **kwargs: object) -> object:
+        with self.lock:
+            self.calls.append(len(texts))
+        time.sleep(self.delay)
+        return self.real.encode(texts, **kwargs)  # type: ignore[attr-defined]
+
+    def encode_query(self, text: str) -> object:
+        return self.real.encode_query(text)  # type: ignore[attr-defined]
+
+
+def test_an_ingest_embeds_its_chunks_in_one_pass(store: KnowledgeStore) -> None:
+    counting = CountingEmbedder(store.embedder)
+    store.embedder = counting  # type: ignore[assignment]
+    documents = [
+        make_document("pubmed", str(i), f"{i}. " + " ".join(TOPICS.values()) * (1 + i % 3))
+        for i in range(30)
+    ]
+    store.settings = store.settings.model_copy(update={"store_batch_size": 8})  # 256 per pass
+    counts = store.add_documents(documents)
+    assert counts.stored == 30 and counts.chunks > 30
+    assert counting.calls == [counts.chunks]  # one length-sorted pass, not one per 8 chunks
+    assert_each_record_once(store, {f"pubmed:{i}" for i in range(30)})
+    store.settings = store.settings.model_copy(update={"store_batch_size": 1})  # 32 per pass
+    documents = [make_document("pubmed", str(i), f"changed {i}") for i in range(70)]
+    assert store.add_documents(documents).stored == 70
+    assert counting.calls[1:] == [32, 32, 6]
+
+
+def test_two_identical_concurrent_ingests_embed_once(isolated_settings: Path) -> None:
+    first, second = KnowledgeStore(Settings()), KnowledgeStore(Settings())
+    counting = CountingEmbedder(first.embedder, delay=0.3)  # both are inside at once
+    first.embedder = second.embedder = counting  # type: ignore[assignment]
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda s=s: results.append(s.add_documents(topic_documents())))
+        for s in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(r.stored for r in results) == [0, 5]  # type: ignore[attr-defined]
+    assert sorted(r.skipped for r in results) == [0, 5]  # type: ignore[attr-defined]
+    assert sum(counting.calls) == 5  # every chunk embedded once
+    assert_each_record_once(first, {f"{s}:{r}" for s, r in TOPICS})
+
+
+def test_repeated_query_reuses_its_vector(store: KnowledgeStore) -> None:
+    store.add_documents(topic_documents())
+    store.embedder.clear_query_cache()
+    calls: list[str] = []
+    real_encode = store.embedder.encode
+
+    def encode(texts: list[str], **kwargs: object) -> object:
+        calls.extend(texts)
+        return real_encode(texts, **kwargs)  # type: ignore[arg-type]
+
+    store.embedder.encode = encode  # type: ignore[method-assign]
+    first = store.search("hormone that lowers blood sugar", k=2)
+    again = store.search("hormone that lowers blood sugar", k=2)
+    store.search("virus outbreak", k=1)
+    assert calls == ["hormone that lowers blood sugar", "virus outbreak"]
+    assert [h.document.id for h in first] == [h.document.id for h in again]
+    assert first[0].document.metadata["record_id"] == "P01308"
+
+
+class _Boom(Exception):
+    """An exception type no guard lists by name."""
+
+
+_CHROMA = lambda: __import__("chromadb.errors").errors.InternalError("index corrupted")  # noqa: E731
+_SQLITE = lambda: __import__("sqlite3").OperationalError("database is locked")  # noqa: E731
+
+
+@pytest.mark.parametrize(
+    ("method", "call", "error"),
+    [
+        ("get", lambda s: s.add_documents(topic_documents()), _CHROMA),
+        ("upsert", lambda s: s.add_documents(topic_documents()), _SQLITE),
+        ("count", lambda s: s.count(), lambda: KeyError("'_type'")),
+        ("get", lambda s: s.has("pubchem", "2244"), lambda: _Boom("something else")),
+        ("get", lambda s: s.get("pubchem", "2244"), _SQLITE),
+        ("query", lambda s: s.search("aspirin", k=2), _CHROMA),
+        ("query", lambda s: s.search("aspirin", k=2, mmr=True), lambda: _Boom("other")),
+    ],
+    ids=["ingest-check", "ingest-write", "count", "has", "get", "search", "search-mmr"],
+)
+def test_every_chroma_failure_is_a_store_error(
+    store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch, method: str, call: object, error: object
+) -> None:
+    """Fault injection at every Chroma call: one typed error naming the store, never raw."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error()  # type: ignore[operator]
+
+    monkeypatch.setattr(store.collection, method, fail)
+    with pytest.raises(StoreError) as info:
+        call(store)  # type: ignore[operator]
+    assert store.location in info.value.message
+    assert info.value.__cause__ is not None
+
+
+def test_stale_chunk_delete_failure_is_a_store_error(
+    store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add_documents(topic_documents())
+    monkeypatch.setattr(
+        store.collection, "delete", lambda **_: (_ for _ in ()).throw(RuntimeError("disk full"))
+    )
+    changed = [make_document("pubchem", "2244", "aspirin, now with different text")]
+    with pytest.raises(StoreError, match=r"could not write to the knowledge store.*disk full"):
+        store.add_documents(changed)
+
+
+def test_opening_failure_is_a_store_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise __import__("sqlite3").DatabaseError("file is not a database")
+
+    monkeypatch.setattr(chromadb.api.client.Client, "get_or_create_collection", fail)
+    with pytest.raises(StoreError, match=r"could not open .* file is not a database"):
+        KnowledgeStore(Settings())

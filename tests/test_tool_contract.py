@@ -81,3 +81,40 @@ def test_langchain_tool_turns_schema_violations_into_structured_results() -> Non
     error = json.loads(message.content)["error"]
     assert error["type"] == "InvalidInputError"
     assert error["input"] == "word"
+
+
+# --- the contract every registered tool keeps ------------------------------------------
+
+COUNT_NAMES = {"k", "top_k", "top", "n", "size", "max", "max_results", "max_records",
+               "max_targets", "max_bioactive", "count"}  # fmt: skip
+"""Names a result count went by before ``limit`` became the one name."""
+PENDING_RENAME = {"target_ligands", "similar_compounds", "compound_bioactivity",
+                  "profile_molecules"}  # fmt: skip
+"""Drug-discovery tools (issue 16) still to move to ``limit`` and ``url``."""
+
+
+def _registered() -> list[ToolSpec]:
+    from biomed_agent.tools import tool_specs
+
+    return tool_specs()
+
+
+def test_every_tool_forbids_unknown_arguments() -> None:
+    specs = _registered()
+    assert len(specs) >= 14
+    for spec in specs:
+        assert spec.args_schema.model_config.get("extra") == "forbid", spec.name
+        schema = spec.args_schema.model_json_schema()
+        assert schema.get("additionalProperties") is False, spec.name
+        with pytest.raises(InvalidInputError, match="Extra inputs are not permitted"):
+            spec.validate({"no_such_argument": 1})
+
+
+@pytest.mark.parametrize("name", [spec.name for spec in _registered()])
+def test_one_count_name_and_one_link_key(name: str) -> None:
+    if name in PENDING_RENAME:
+        pytest.xfail("issue 16's tools: rename max_*/top to limit and source_url to url")
+    spec = {spec.name: spec for spec in _registered()}[name]
+    arguments = set(spec.args_schema.model_json_schema().get("properties", {}))
+    assert not arguments & COUNT_NAMES, f"{name}: call the result count 'limit'"
+    assert "source_url" not in spec.description, f"{name}: results link with 'url'"

@@ -23,6 +23,7 @@ foreign library, never left to leak::
     ├── ModelLoadError               weights/config missing, wrong format, no GPU, out of memory
     ├── StoreError                   the knowledge store cannot be opened or written
     └── ConfigurationError           a setting that cannot work
+        └── InvalidSettingError      (also a ValueError) a BIOMED_* value of the wrong kind
 
 Each error carries a message that names the offending input and says what to do,
 plus ``input_name`` so tools can return a structured error (:meth:`to_dict`)
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidMutationError",
     "InvalidQueryError",
     "InvalidSequenceError",
+    "InvalidSettingError",
     "ModelLoadError",
     "NotFoundError",
     "OfflineError",
@@ -59,7 +61,12 @@ _MAX_SHOWN = 80
 
 def shorten(value: object, limit: int = _MAX_SHOWN) -> str:
     """Render an offending value for a message without flooding it (10,000-char SMILES)."""
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    try:
+        text = repr(value)
+    except ValueError:  # holds an int past Python's 4,300-digit conversion limit
+        return f"<a {type(value).__name__} too large to show>"
     if len(text) <= limit:
         return text
     size = f" ({len(value)} chars)" if isinstance(value, str) else ""
@@ -167,3 +174,11 @@ class StoreError(BiomedAgentError):
 
 class ConfigurationError(BiomedAgentError):
     """A setting (environment variable or ``.env`` entry) that cannot work."""
+
+
+class InvalidSettingError(ConfigurationError, ValueError):
+    """A ``BIOMED_*`` variable whose value is not one the setting accepts.
+
+    The message is one line naming the variable, the value and the values accepted;
+    ``input_name`` is the variable (``BIOMED_OFFLINE``). The CLI exits 2 on it.
+    """

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr, field_validator
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from biomed_agent.errors import InvalidSettingError
 
 __all__ = ["Settings", "get_settings"]
 
@@ -37,8 +41,8 @@ class Settings(BaseSettings):
     """Where models run: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:N``."""
 
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    """Weight dtype: ``auto`` picks bf16 on GPUs that support it (ESM-2: fp16, see
-    docs/proteins.md), fp16 on other GPUs, fp32 on CPU."""
+    """Weight dtype: ``auto`` is fp16 on GPUs and fp32 on CPU for every local model
+    (one rule: :mod:`biomed_agent.devices`)."""
 
     quantization: Literal["none", "8bit", "4bit"] = "none"
     """Load the chat model in 8 or 4 bit with bitsandbytes (CUDA only) to fit smaller GPUs."""
@@ -52,7 +56,12 @@ class Settings(BaseSettings):
 
     max_context: int = Field(default=4096, ge=64)
     """Context window of the chat model in tokens (prompt + answer); older turns are
-    dropped, with a warning, when a conversation would overflow it."""
+    dropped, with a warning, when a conversation would overflow it. The local chat model
+    reads it from the checkpoint unless set (BioMedGPT-LM-7B: 2,048) and never exceeds it."""
+
+    chat_format: Literal["auto", "biomedgpt", "tokenizer"] = "auto"
+    """Chat model prompt format: BioMedGPT's ``### Human:`` turns, the checkpoint's own chat
+    template (``tokenizer``), or ``auto`` (BioMedGPT checkpoints: ``biomedgpt``)."""
 
     max_new_tokens: int = Field(default=512, ge=1)
     """Most tokens the chat model generates per answer."""
@@ -130,8 +139,23 @@ class Settings(BaseSettings):
     http_retries: int = Field(default=5, ge=0)
     """Retries on connection errors, 429 and 5xx before an :class:`UpstreamError`."""
 
+    http_deadline: float = Field(default=30.0, gt=0)
+    """Seconds one lookup may take in all, retries and backoff included (each try's
+    timeout is cut to the time left); an enclosing tool deadline wins if it is earlier."""
+
+    tool_deadline: float = Field(default=60.0, gt=0)
+    """Seconds one tool call may take (CLI, MCP, LangGraph, agent); lookups inside it get
+    what is left of it."""
+
     http_cache_days: float = Field(default=30.0, gt=0)
     """Days an HTTP-cached answer stays fresh; offline mode serves expired entries too."""
+
+    def __init__(self, **values: Any) -> None:
+        """Read and check the settings; a bad value raises :class:`InvalidSettingError`."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _invalid_setting(exc, type(self).model_fields) from None
 
     @field_validator("data_dir", "biomedgpt10b_path", mode="before")
     @classmethod
@@ -152,6 +176,53 @@ class Settings(BaseSettings):
     def store_dir(self) -> Path:
         """Embedded Chroma directory."""
         return self.data_dir / "chroma"
+
+
+_BOOLEAN = "true or false (also 1/0, yes/no, on/off)"
+
+
+def _accepted(info: FieldInfo) -> str:
+    """What a field accepts, in words: ``one of a, b``, ``a number > 0``, ..."""
+    annotation = info.annotation
+    options = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(value) for value in get_args(annotation))
+    if bool in options:
+        return _BOOLEAN
+    bounds = []
+    for item in info.metadata:
+        if isinstance(item, Gt):
+            bounds.append(f"> {item.gt}")
+        elif isinstance(item, Ge):
+            bounds.append(f">= {item.ge}")
+        elif isinstance(item, Lt):
+            bounds.append(f"< {item.lt}")
+        elif isinstance(item, Le):
+            bounds.append(f"<= {item.le}")
+    if int in options or float in options:
+        noun = "a whole number" if int in options else "a number"
+        return " ".join([noun, " and ".join(bounds)]).strip()
+    if Path in options:
+        return "a file-system path"
+    return "text"
+
+
+def _invalid_setting(exc: ValidationError, fields: dict[str, FieldInfo]) -> InvalidSettingError:
+    """One line naming each bad ``BIOMED_*`` variable, its value and what it accepts."""
+    problems, first = [], None
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"BIOMED_{name.upper()}" if name else "BIOMED_* settings"
+        first = first or variable
+        shown = f"={error['input']!r}" if "input" in error and name else ""
+        if name in fields and error["type"] not in ("value_error", "assertion_error"):
+            why = f"{name} takes {_accepted(fields[name])}"
+        else:
+            why = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{variable}{shown} is not valid: {why}")
+    return InvalidSettingError(
+        "; ".join(problems) + " (set in the environment or .env)", input_name=first
+    )
 
 
 @lru_cache(maxsize=1)

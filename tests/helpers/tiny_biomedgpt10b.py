@@ -8,11 +8,14 @@
       esm/                tiny ESM-2 config.json
 
 The state dict is what OpenBioMed's ``BioMedGPTV`` saved with the transformers of
-its time: besides the weights it holds ``prot_structure_encoder.embeddings.position_ids``
-and per-layer rotary ``inv_freq`` buffers (``llm.model.layers.N.self_attn.rotary_emb.inv_freq``,
+its time: besides the weights it holds ``prot_structure_encoder.embeddings.position_ids``,
+ESM's unused absolute ``position_embeddings`` table, and per-layer rotary ``inv_freq``
+buffers (``llm.model.layers.N.self_attn.rotary_emb.inv_freq``,
 ``prot_structure_encoder.encoder.layer.N.attention.self.rotary_embeddings.inv_freq``),
 which current transformers no longer keeps there. :func:`published_keys` spells the
-published layout out by hand, so tests can check the model's own names against it.
+published layout out by hand, so tests can check the model's own names against it;
+``tests/test_multimodal_openbiomed_parity.py`` checks it against the keys OpenBioMed's
+own ``BioMedGPTV`` saves (``tests/fixtures/openbiomed``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def published_keys(gin_layers: int, esm_layers: int, llm_layers: int) -> set[str
         "mol_structure_encoder.x_embedding2.weight",
         "prot_structure_encoder.embeddings.word_embeddings.weight",
         "prot_structure_encoder.embeddings.position_ids",
+        # transformers 4.28-4.45 built it even for rotary ESM-2 (unused); OpenBioMed saves it
+        "prot_structure_encoder.embeddings.position_embeddings.weight",
         "prot_structure_encoder.encoder.emb_layer_norm_after.weight",
         "prot_structure_encoder.encoder.emb_layer_norm_after.bias",
         "prot_structure_encoder.pooler.dense.weight",
@@ -145,6 +150,9 @@ def tiny_state_dict(
         state[norm + "running_mean"] = torch.randn(sizes.gin_hidden)
         state[norm + "running_var"] = torch.rand(sizes.gin_hidden) + 0.5
     state["prot_structure_encoder.embeddings.position_ids"] = torch.arange(1026).unsqueeze(0)
+    state["prot_structure_encoder.embeddings.position_embeddings.weight"] = torch.randn(
+        1026, esm_config.hidden_size
+    )
     esm_dim = esm_config.hidden_size // esm_config.num_attention_heads
     esm_inv_freq = 1.0 / (10000 ** (torch.arange(0, esm_dim, 2).float() / esm_dim))
     for i in range(esm_config.num_hidden_layers):

@@ -13,15 +13,18 @@
 
 Threads live in a SQLite checkpointer under ``BIOMED_DATA_DIR`` (``agent-memory.sqlite``),
 so a follow-up on the same ``thread_id`` resolves "it"/"its target" against earlier
-turns, also in a later process.
+turns, also in a later process. The agent owns one
+:class:`~biomed_agent.resources.Resources` (store, HTTP clients, models, memory) that
+its tools share; ``with BioMedAgent(...)`` (or :meth:`BioMedAgent.close`) closes it.
+``await agent.aask(...)`` and ``async for event in agent.astream(...)`` serve asyncio code.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -30,7 +33,8 @@ from biomed_agent.agent.citations import Citation
 from biomed_agent.agent.context import AgentContext
 from biomed_agent.agent.graph import build_graph
 from biomed_agent.agent.nodes import check_question
-from biomed_agent.errors import StoreError
+from biomed_agent.agent.state import AgentInput, AgentOutput, AgentState
+from biomed_agent.resources import MEMORY_FILE, MODEL_FREE, Resources
 from biomed_agent.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,11 +44,6 @@ if TYPE_CHECKING:
     from biomed_agent.retrievers.store import KnowledgeStore
 
 __all__ = ["MEMORY_FILE", "MODEL_FREE", "Answer", "BioMedAgent", "Step"]
-
-MODEL_FREE = "none"
-"""``BIOMED_MODEL`` / ``--model`` value of the model-free agent."""
-MEMORY_FILE = "agent-memory.sqlite"
-"""File of the thread checkpointer, under ``settings.data_dir``."""
 
 
 class Step(BaseModel):
@@ -109,24 +108,6 @@ class Answer(BaseModel):
         }
 
 
-def _open_memory(settings: Settings) -> Any:
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path = settings.data_dir / MEMORY_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, check_same_thread=False)
-        saver = SqliteSaver(connection)
-        saver.setup()
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(
-            f"cannot open the agent memory at {path}: {exc}; check that BIOMED_DATA_DIR is a "
-            "writable directory",
-            input_name="data_dir",
-        ) from exc
-    return saver
-
-
 class BioMedAgent:
     """Routes, plans, calls tools, grounds in the knowledge store and answers with citations.
 
@@ -136,6 +117,8 @@ class BioMedAgent:
         settings: configuration; ``get_settings()`` when omitted.
         store: an open knowledge store to share (opened from ``settings`` on first use otherwise).
         memory: keep threads in the SQLite checkpointer (False: every question stands alone).
+        resources: shared resources to use (the caller closes them); by default the agent
+            builds its own, and :meth:`close` (or leaving ``with``) closes them.
     """
 
     def __init__(
@@ -145,19 +128,35 @@ class BioMedAgent:
         *,
         store: KnowledgeStore | None = None,
         memory: bool = True,
+        resources: Resources | None = None,
     ) -> None:
-        settings = settings or get_settings()
+        settings = settings or (resources.settings if resources else get_settings())
         if isinstance(model, str):
             settings = settings.model_copy(update={"model": model})
-        chat_model = model if not (model is None or isinstance(model, str)) else None
-        if chat_model is None and settings.model.strip().lower() != MODEL_FREE:
-            from biomed_agent.models import init_biomed_model
+        given = model if not (model is None or isinstance(model, str)) else None
+        self._owns_resources = resources is None
+        self.resources = resources or Resources(settings, store=store, chat_model=given)
+        try:
+            if given is None and self.resources.settings is settings:
+                chat_model = self.resources.chat_model()
+            elif given is None and settings.model.strip().lower() != MODEL_FREE:
+                from biomed_agent.models import init_biomed_model
 
-            chat_model = init_biomed_model(settings)
-        self.settings = settings
-        self.context = AgentContext.from_settings(settings, model=chat_model, store=store)
-        self._memory = _open_memory(settings) if memory else None
-        self.graph: CompiledStateGraph = build_graph(self.context, self._memory)
+                chat_model = init_biomed_model(settings)
+            else:
+                chat_model = given
+            self.settings = settings
+            self.context = AgentContext.from_settings(
+                settings, model=chat_model, resources=self.resources
+            )
+            self._memory = self.resources.memory() if memory else None
+        except BaseException:
+            if self._owns_resources:
+                self.resources.close()
+            raise
+        self.graph: CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput] = (
+            build_graph(self.context, self._memory)
+        )
 
     @property
     def model(self) -> BaseChatModel | None:
@@ -172,73 +171,132 @@ class BioMedAgent:
                 return answer
         raise AssertionError("the agent graph ended without an answer")  # pragma: no cover
 
+    async def aask(self, question: str, thread_id: str | None = None) -> Answer:
+        """:meth:`ask` for asyncio code (nodes run in worker threads; the loop stays free)."""
+        async for event in self.astream(question, thread_id):
+            if event["type"] == "answer":
+                answer: Answer = event["answer"]
+                return answer
+        raise AssertionError("the agent graph ended without an answer")  # pragma: no cover
+
+    def _run(self, question: str, thread_id: str | None) -> tuple[AgentInput, dict[str, Any]]:
+        question = check_question(question, self.settings)
+        thread = thread_id or uuid.uuid4().hex
+        options: dict[str, Any] = {
+            "config": {"configurable": {"thread_id": thread}},
+            "context": self.context,
+            "stream_mode": ["updates", "custom", "values"],
+        }
+        if self._memory is not None:  # write the thread once at the end, not after every node
+            options["durability"] = "exit"
+        return AgentInput(question=question), options
+
     def stream(self, question: str, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
         """Events as the agent works: ``{"type": "step", ...}`` per node or tool call,
         ``{"type": "token", "text": ...}`` as the answer is written, and finally
         ``{"type": "answer", "answer": Answer}``."""
-        question = check_question(question, self.settings)
-        thread = thread_id or uuid.uuid4().hex
-        config: dict[str, Any] = {"configurable": {"thread_id": thread}}
-        timings: dict[str, float] = {}
-        values: dict[str, Any] = {}
-        started = last = time.perf_counter()
-        runs: Any = self.graph.stream(  # type: ignore[call-overload]
-            {"question": question},
-            config,
-            stream_mode=["updates", "custom", "values"],
-            # with memory, write the thread once at the end instead of after every node
-            **({"durability": "exit"} if self._memory is not None else {}),
-        )
-        for mode, payload in runs:
-            if mode == "custom":
-                yield payload
-            elif mode == "values":
-                values = payload
-            else:
-                now = time.perf_counter()
-                for node in payload:
-                    timings[node] = timings.get(node, 0.0) + (now - last) * 1000
-                last = now
-        total = (time.perf_counter() - started) * 1000
-        yield {"type": "answer", "answer": self._answer(values, thread, timings, total)}
+        payload, options = self._run(question, thread_id)
+        run = _Run(options["config"]["configurable"]["thread_id"])
+        for mode, item in self.graph.stream(payload, **options):
+            event = run.see(mode, item)
+            if event is not None:
+                yield event
+        yield run.answer()
 
-    @staticmethod
-    def _answer(
-        values: dict[str, Any], thread: str, timings: dict[str, float], total: float
-    ) -> Answer:
-        spent = {
-            "model": values.get("model_ms", 0.0),
-            "tools": values.get("tool_ms", 0.0),
-            "store": values.get("store_ms", 0.0),
-        }
-        timings = {name: round(ms, 3) for name, ms in timings.items()}
-        timings.update({name: round(ms, 3) for name, ms in spent.items()})
-        timings["total"] = round(total, 3)
-        timings["overhead"] = round(max(total - sum(spent.values()), 0.0), 3)
-        entities = {k: v for k, v in (values.get("entities") or {}).items() if v}
-        return Answer(
-            question=values.get("question", ""),
-            text=values.get("answer", ""),
-            citations=[Citation(**c) for c in values.get("citations", [])],
-            steps=[
-                Step(**{k: obs[k] for k in Step.model_fields}) for obs in values["observations"]
-            ],
-            timings=timings,
-            flagged=values.get("flagged", False),
-            problems=values.get("problems", []) if values.get("flagged") else [],
-            route=values.get("route", "general"),
-            entities=entities,
-            notes=values.get("notes", []),
-            thread_id=thread,
-        )
+    async def astream(
+        self, question: str, thread_id: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """:meth:`stream` for asyncio code: the same events, asynchronously.
+
+        The run goes on in one worker thread (the nodes block on HTTP, RDKit and torch, and
+        the SQLite memory is synchronous), so the event loop stays free meanwhile.
+        """
+        check_question(question, self.settings)  # bad input fails here, in the caller
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any] | BaseException | None] = asyncio.Queue()
+
+        def work() -> None:
+            try:
+                for event in self.stream(question, thread_id):
+                    loop.call_soon_threadsafe(queue.put_nowait, event)
+            except BaseException as exc:  # handed to the caller below
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        worker = loop.run_in_executor(None, work)
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            await worker
 
     def close(self) -> None:
-        """Close the memory database (the agent cannot be used afterwards)."""
-        if self._memory is not None:
-            self._memory.conn.close()
+        """Close the store, HTTP clients and memory database this agent opened (the agent
+        cannot be used afterwards); resources passed in stay open."""
+        if self._owns_resources:
+            self.resources.close()
 
     def __enter__(self) -> BioMedAgent:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _Run:
+    """Collects one run's stream into events, per-node timings and the final :class:`Answer`."""
+
+    def __init__(self, thread: str) -> None:
+        self.thread = thread
+        self.timings: dict[str, float] = {}
+        self.values: dict[str, Any] = {}
+        self.started = self.last = time.perf_counter()
+
+    def see(self, mode: str, payload: Any) -> dict[str, Any] | None:
+        """The event to pass on for one stream item (None for state updates)."""
+        if mode == "custom":
+            event: dict[str, Any] = payload
+            return event
+        if mode == "values":
+            self.values = payload
+            return None
+        now = time.perf_counter()
+        for node in payload:
+            self.timings[node] = self.timings.get(node, 0.0) + (now - self.last) * 1000
+        self.last = now
+        return None
+
+    def answer(self) -> dict[str, Any]:
+        """The final ``{"type": "answer", "answer": Answer}`` event."""
+        total = (time.perf_counter() - self.started) * 1000
+        answer = _answer(self.values, self.thread, self.timings, total)
+        return {"type": "answer", "answer": answer}
+
+
+def _answer(values: dict[str, Any], thread: str, timings: dict[str, float], total: float) -> Answer:
+    spent = {
+        "model": values.get("model_ms", 0.0),
+        "tools": values.get("tool_ms", 0.0),
+        "store": values.get("store_ms", 0.0),
+    }
+    timings = {name: round(ms, 3) for name, ms in timings.items()}
+    timings.update({name: round(ms, 3) for name, ms in spent.items()})
+    timings["total"] = round(total, 3)
+    timings["overhead"] = round(max(total - sum(spent.values()), 0.0), 3)
+    entities = {k: v for k, v in (values.get("entities") or {}).items() if v}
+    return Answer(
+        question=values.get("question", ""),
+        text=values.get("answer", ""),
+        citations=[Citation(**c) for c in values.get("citations", [])],
+        steps=[Step(**{k: obs[k] for k in Step.model_fields}) for obs in values["observations"]],
+        timings=timings,
+        flagged=values.get("flagged", False),
+        problems=values.get("problems", []) if values.get("flagged") else [],
+        route=values.get("route", "general"),
+        entities=entities,
+        notes=values.get("notes", []),
+        thread_id=thread,
+    )

@@ -1,211 +1,141 @@
 """The model-free answer: a cited report assembled from tool results and records.
 
-Every value printed is copied from a tool result or record field, and every
-line ends with the number of the evidence it came from, so the same
-verification that checks a model's answer passes this one by construction.
+Every value printed is copied from a tool result or record field and every line ends
+with the number of the evidence it came from; sentences from a record (PubChem
+description, UniProt function, an abstract, a user's file) appear only as cited ``>``
+quotes. Every clause of the question is answered or listed under "Not answered" with
+the reason; readings of misspelt names, unresolved names and invalid SMILES are said.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from biomed_agent.agent.compose_molecules import (
+    Numbers,
+    bbb_reason,
+    compound_sections,
+    first_sentences,
+)
 from biomed_agent.agent.state import Entities, Evidence, Observation
 
 __all__ = ["templated_answer"]
 
-# (result key, label, unit) of the molecule_properties rows shown, in order
-_PROPERTY_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("formula", "Formula", ""),
-    ("molecular_weight", "Molecular weight", " g/mol"),
-    ("logp", "logP (Crippen)", ""),
-    ("tpsa", "TPSA", " Å²"),
-    ("hbd_lipinski", "H-bond donors (Lipinski)", ""),
-    ("hba_lipinski", "H-bond acceptors (Lipinski)", ""),
-    ("rotatable_bonds", "Rotatable bonds", ""),
-    ("aromatic_ring_count", "Aromatic rings", ""),
-    ("qed", "QED", ""),
-    ("sa_score", "SA score", ""),
-)
 _PROTEIN_FIELDS: tuple[tuple[str, str], ...] = (
     ("function", "Function"),
     ("subcellular_location", "Location"),
     ("disease", "Disease"),
 )
 _LITERATURE_LIMIT = 5
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_MOLECULE_TOOLS = frozenset({"molecule_properties", "drug_likeness"})
+_WORKFLOW_TOOLS = {
+    "targets": ("target_ligands", "profile_molecules"),
+    "analogs": ("similar_compounds", "molecule_similarity"),
+    "bioactivity": ("compound_bioactivity",),
+    "safety": ("compound_safety",),
+}
+_DISCOVERY = frozenset(tool for tools in _WORKFLOW_TOOLS.values() for tool in tools) - {
+    "molecule_similarity"
+}
 
 
-def _first_sentences(text: str, count: int = 2) -> str:
-    parts = _SENTENCE.split(" ".join(str(text).split()))
-    return " ".join(parts[:count])
-
-
-class _Numbers:
-    """Evidence number by key, and which evidence items the answer has used."""
-
-    def __init__(self, evidence: Sequence[Evidence]) -> None:
-        self.evidence = evidence
-        self.by_key = {item["key"]: index for index, item in enumerate(evidence, start=1)}
-
-    def of(self, key: str) -> str:
-        number = self.by_key.get(key)
-        return f" [{number}]" if number else ""
-
-    def records(self, source: str) -> list[tuple[int, Evidence]]:
-        return [
-            (n, item) for n, item in enumerate(self.evidence, start=1) if item["source"] == source
-        ]
-
-
-def _by_smiles(observations: Iterable[Observation], tool: str) -> dict[str, Observation]:
-    return {
-        str(obs["args"].get("smiles")): obs
-        for obs in observations
-        if obs["tool"] == tool and obs["status"] == "ok"
-    }
-
-
-def _compound_heading(smiles: str, entities: Entities, cite: _Numbers) -> str:
-    for compound in entities["compounds"]:
-        if compound["smiles"] == smiles and compound["cid"] is not None:
-            cid = compound["cid"]
-            name = compound["name"] or f"CID {cid}"
-            return f"**{name}** (PubChem CID {cid}){cite.of(f'pubchem:{cid}')}"
-    return f"**{smiles}**"
-
-
-def _compound_description(smiles: str, entities: Entities, cite: _Numbers) -> str | None:
-    for compound in entities["compounds"]:
-        if compound["smiles"] != smiles or compound["cid"] is None:
-            continue
-        key = f"pubchem:{compound['cid']}"
-        number = cite.by_key.get(key)
-        if number is None:
-            return None
-        description = cite.evidence[number - 1]["details"].get("description")
-        if description:
-            return f"{_first_sentences(description)}{cite.of(key)}"
-    return None
-
-
-def _properties_table(obs: Observation, cite: _Numbers) -> list[str]:
-    result = obs["result"]
-    rows = [
-        f"| {label} | {result[key]}{unit} |"
-        for key, label, unit in _PROPERTY_ROWS
-        if result.get(key) is not None
-    ]
-    if not rows:
+def _discovery_sections(observations: Sequence[Observation], cite: Numbers) -> list[str]:
+    """Cited lines of :mod:`.workflows` for the drug-discovery tools (when present)."""
+    try:
+        from biomed_agent.agent.workflows import render_discovery
+    except ImportError:  # the drug-discovery flows are optional
         return []
-    ref = cite.of(f"tool:{obs['id']}")
-    return [f"Computed properties{ref}:", "", "| property | value |", "|---|---|", *rows, ""]
+    lines = render_discovery(observations, lambda key: cite.of(key))
+    return [*lines, ""] if lines else []
 
 
-def _violations(report: Mapping[str, Any]) -> str:
-    items = report.get("violations") or []
-    if not items:
-        return "no violations"
-    shown = ", ".join(f"{v['property']} {v['value']} > {v['limit']}" for v in items)
-    return f"violations: {shown}"
-
-
-def _verdict(obs: Observation, cite: _Numbers) -> list[str]:
-    result = obs["result"]
-    lipinski = result.get("lipinski") or {}
-    veber = result.get("veber") or {}
-    alerts = result.get("alerts") or {}
-    ref = cite.of(f"tool:{obs['id']}")
-    passes = bool(lipinski.get("passes")) and bool(veber.get("passes"))
-    pains = alerts.get("pains") or []
-    brenk = alerts.get("brenk") or []
-    verdict = "drug-like" if passes and not pains else "not clearly drug-like"
-    lines = [
-        f"Drug-likeness: **{verdict}**{ref}.",
-        f"- Lipinski rule of five: {'passes' if lipinski.get('passes') else 'fails'} "
-        f"({_violations(lipinski)}){ref}",
-        f"- Veber (oral bioavailability): {'passes' if veber.get('passes') else 'fails'} "
-        f"({_violations(veber)}){ref}",
-        f"- PAINS alerts: {', '.join(pains) if pains else 'none'}; Brenk alerts: "
-        f"{', '.join(brenk) if brenk else 'none'}{ref}",
-    ]
-    if result.get("qed") is not None:
-        lines.append(f"- QED {result['qed']}, SA score {result.get('sa_score')}{ref}")
-    return [*lines, ""]
-
-
-def _compound_sections(
-    observations: Sequence[Observation], entities: Entities, cite: _Numbers
-) -> list[str]:
-    properties = _by_smiles(observations, "molecule_properties")
-    likeness = _by_smiles(observations, "drug_likeness")
-    lines: list[str] = []
-    for smiles in dict.fromkeys([*properties, *likeness]):
-        lines += [_compound_heading(smiles, entities, cite), ""]
-        description = _compound_description(smiles, entities, cite)
-        if description:
-            lines += [description, ""]
-        if smiles in properties:
-            lines += _properties_table(properties[smiles], cite)
-        if smiles in likeness:
-            lines += _verdict(likeness[smiles], cite)
-    return lines
-
-
-def _protein_sections(cite: _Numbers) -> list[str]:
+def _protein_sections(cite: Numbers) -> list[str]:
     lines: list[str] = []
     for number, item in cite.records("uniprot"):
         details = item["details"]
-        gene = details.get("gene")
-        organism = details.get("organism")
-        extra = ", ".join(str(v) for v in (gene, organism) if v)
-        lines.append(
+        extra = ", ".join(str(v) for v in (details.get("gene"), details.get("organism")) if v)
+        lines += [
             f"**{item['title']}** ({extra + '; ' if extra else ''}UniProt {item['record_id']}) "
-            f"[{number}]"
-        )
-        lines.append("")
+            f"[{number}]",
+            "",
+        ]
         for key, label in _PROTEIN_FIELDS:
             if details.get(key):
-                lines.append(f"- {label}: {_first_sentences(details[key], 3)} [{number}]")
+                lines.append(f"- {label} (UniProt):")
+                lines.append(f"  > {first_sentences(details[key], 3)} [{number}]")
         lines.append("")
     return lines
 
 
-def _literature_section(cite: _Numbers) -> list[str]:
-    records = [*cite.records("pubmed"), *cite.records("file")]
+_STOP = frozenset(
+    ["what", "which", "does", "did", "the", "and", "for", "with", "from", "that", "this", "about", "into", "when", "were", "was", "why", "how", "have", "has", "its", "their", "them", "they", "there", "then", "than", "been", "being", "also", "only", "most", "more", "does"]
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9-]{2,}", text.lower()) if w not in _STOP}
+
+
+def _passage(item: Evidence, question: str) -> str:
+    """The passage to quote: the abstract section or chunk paragraph sharing most words with
+    the question (any paragraph length; headings and JSON left out)."""
+    abstract = item["details"].get("abstract")
+    text = abstract if isinstance(abstract, str) and abstract.strip() else item["text"]
+    paragraphs = [
+        " ".join(p.split())
+        for p in re.split(r"\n\s*\n|\n(?=[A-Z]+: )", text)
+        if p.strip() and not p.lstrip().startswith(("{", "#")) and p.strip() != item["title"]
+    ]
+    if not paragraphs:
+        return ""
+    wanted = _words(question)
+    ranked = sorted(paragraphs, key=lambda p: -len(wanted & _words(p)))  # stable: text order
+    overlap = [len(wanted & _words(p)) for p in ranked]
+    shown = [ranked[0]]
+    if len(ranked) > 1 and overlap[1] >= max(1, overlap[0] - 1):
+        shown.append(ranked[1])  # two passages share the question's words: quote both
+    return " … ".join(first_sentences(p, 3) for p in shown)
+
+
+def _where(item: Evidence) -> str:
+    details = item["details"]
+    if item["source"] == "file":
+        name = details.get("file_name") or Path(urlsplit(item["url"] or "").path).name
+        parts = [str(name or item["title"])]
+        if details.get("page") is not None:
+            parts.append(f"page {details['page']}")
+        if details.get("chunk") is not None:
+            parts.append(f"passage {int(details['chunk']) + 1}")
+        return ", ".join(parts)
+    return ", ".join(str(v) for v in (details.get("journal"), details.get("year")) if v)
+
+
+def _literature_section(cite: Numbers, question: str) -> list[str]:
+    records = [*cite.records("pubmed"), *cite.records("file"), *cite.records("web")]
     if not records:
         return []
-    lines = ["Literature:", ""]
+    records.sort(key=lambda pair: -float(pair[1]["details"].get("score") or 0.0))
+    lines = ["Literature and documents (most relevant first):", ""]
     for number, item in records[:_LITERATURE_LIMIT]:
-        details = item["details"]
-        where = ", ".join(str(v) for v in (details.get("journal"), details.get("year")) if v)
-        lines.append(f"- {item['title']}{f' ({where})' if where else ''} [{number}]")
-        abstract = _abstract_of(item)
-        if abstract:
-            lines.append(f"  > {abstract} [{number}]")  # quoted record text, not our claim
+        where = _where(item)
+        kind = "your file" if item["source"] == "file" else "article"
+        lines.append(f"- {item['title']} ({kind}{'; ' + where if where else ''}) [{number}]")
+        passage = _passage(item, question)
+        if passage:
+            lines.append(f"  > {passage} [{number}]")  # quoted record text, not our claim
     return [*lines, ""]
 
 
-def _abstract_of(item: Evidence) -> str:
-    """First sentences of an article's abstract (the record field, else its text)."""
-    abstract = item["details"].get("abstract")
-    if isinstance(abstract, str) and abstract.strip():
-        return _first_sentences(abstract)
-    paragraphs = [
-        p
-        for p in item["text"].split("\n")
-        if len(p) > 120 and not p.startswith("{") and item["title"] not in p
-    ]
-    return _first_sentences(paragraphs[0]) if paragraphs else ""
-
-
-def _other_computations(observations: Sequence[Observation], cite: _Numbers) -> list[str]:
-    shown = {"molecule_properties", "drug_likeness"}
+def _other_computations(observations: Sequence[Observation], cite: Numbers) -> list[str]:
     lines: list[str] = []
     for obs in observations:
         key = f"tool:{obs['id']}"
-        if obs["status"] != "ok" or obs["tool"] in shown or key not in cite.by_key:
+        skip = _MOLECULE_TOOLS | _DISCOVERY
+        if obs["status"] != "ok" or obs["tool"] in skip or key not in cite.by_key:
             continue
         summary = "; ".join(
             f"{name}: {value}"
@@ -216,14 +146,81 @@ def _other_computations(observations: Sequence[Observation], cite: _Numbers) -> 
     return [*lines, ""] if lines else []
 
 
-def _failures(observations: Sequence[Observation]) -> list[str]:
+def _ran(observations: Sequence[Observation], tools: Sequence[str]) -> bool:
+    return any(o["tool"] in tools and o["status"] == "ok" for o in observations)
+
+
+def _not_answered(
+    understanding: Mapping[str, Any],
+    observations: Sequence[Observation],
+    cite: Numbers,
+    entities: Entities,
+) -> list[str]:
+    """Each clause the evidence does not answer, with the reason."""
+    profiled = _ran(observations, tuple(_MOLECULE_TOOLS))
+    inorganic = any(v.get("inorganic") for v in (understanding.get("standardized") or {}).values())
+    literature = bool(cite.records("pubmed") or cite.records("file") or cite.records("web"))
+    protein = bool(cite.records("uniprot"))
+    lines = []
+    for clause in understanding.get("clauses") or []:
+        intent, text = clause["intent"], clause["text"]
+        reason = None
+        if intent in ("properties", "druglikeness", "compare") and not profiled:
+            reason = "no compound of this clause could be resolved to a structure"
+        elif intent == "druglikeness" and inorganic and not _ran(observations, ("drug_likeness",)):
+            reason = "an inorganic salt has no drug-likeness verdict"
+        elif intent == "bbb":
+            reason = bbb_reason(observations, cite)
+        elif intent in ("function", "variants") and not (
+            protein or _ran(observations, ("variant_effect",))
+        ):
+            reason = "no protein record was found for it"
+        elif intent in _WORKFLOW_TOOLS and not _ran(observations, _WORKFLOW_TOOLS[intent]):
+            if intent == "analogs" or not literature:
+                reason = f"no {intent} data source answered it here" + (
+                    "; the passages above are the closest evidence" if literature else ""
+                )
+        elif intent == "literature" and not literature:
+            reason = "no article or document in reach discusses it"
+        elif intent == "out_of_scope":
+            reason = "outside the biomedical scope of this assistant"
+        if reason:
+            lines.append(f'- "{text}": {reason}.')
+    return ["Not answered:", *lines, ""] if lines else []
+
+
+def _understood(understanding: Mapping[str, Any]) -> list[str]:
+    lines = [f"Read '{r['written']}' as {r['read_as']}." for r in understanding.get("readings", [])]
+    known = understanding.get("known_drugs") or {}
+    where = (
+        "offline in the knowledge store"
+        if understanding.get("offline")
+        else ("in PubChem or the knowledge store")
+    )
+    for name in understanding.get("unresolved", []):
+        if known.get(name):
+            lines.append(
+                f"'{name}' is a known drug ({known[name]}), but I could not find its structure "
+                f"{where}; give its SMILES or PubChem CID instead."
+            )
+        else:
+            lines.append(
+                f"I could not identify '{name}' {where}; give its SMILES or PubChem CID instead."
+            )
+    return [*lines, ""] if lines else []
+
+
+def _failures(observations: Sequence[Observation], understanding: Mapping[str, Any]) -> list[str]:
     failed = [obs for obs in observations if obs["status"] == "error" and obs["error"]]
-    if not failed:
+    bad = understanding.get("invalid_smiles") or []
+    if not failed and not bad:
         return []
-    lines = ["Not checked (a step failed):"]
+    lines = ["Not checked (a step failed or an input was invalid):"]
     for obs in failed:
         error = obs["error"] or {}
         lines.append(f"- {obs['tool']}: {error.get('type')}: {error.get('message')}")
+    for smiles in bad:
+        lines.append(f"- '{smiles}' is not a valid SMILES (RDKit cannot parse it); check it")
     return [*lines, ""]
 
 
@@ -232,20 +229,29 @@ def templated_answer(
     entities: Entities,
     observations: Sequence[Observation],
     evidence: Sequence[Evidence],
+    understanding: Mapping[str, Any] | None = None,
+    tools: Mapping[str, Any] | None = None,
 ) -> str:
     """A cited markdown answer built from the observations and evidence alone."""
-    cite = _Numbers(evidence)
-    lines = [
-        *_compound_sections(observations, entities, cite),
+    understanding = understanding or {}
+    cite = Numbers(evidence)
+    body = [
+        *compound_sections(observations, entities, cite, understanding.get("standardized") or {}),
         *_protein_sections(cite),
+        *_discovery_sections(observations, cite),
         *_other_computations(observations, cite),
-        *_literature_section(cite),
+        *_literature_section(cite, question),
     ]
-    if not lines:
-        lines = [
+    if not body:
+        body = [
             "I found no record or computation that answers this question"
             " (no compound, protein or literature evidence was retrieved).",
             "",
         ]
-    lines += _failures(observations)
+    lines = [
+        *_understood(understanding),
+        *body,
+        *_not_answered(understanding, observations, cite, entities),
+        *_failures(observations, understanding),
+    ]
     return "\n".join(lines).strip() + "\n"

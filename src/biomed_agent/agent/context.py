@@ -1,83 +1,71 @@
-"""What the graph's nodes run with: settings, the chat model, the tools, the store.
+"""What the graph's nodes run with: the LangGraph run context (``context_schema``).
 
-The context is built once per :class:`~biomed_agent.agent.api.BioMedAgent`; the
-knowledge store and the HTTP clients open on first use, so a question that
-needs neither (a SMILES property question in model-free mode) never loads the
-embedding model or touches the network stack.
+Nodes read it from ``Runtime[AgentContext]`` (see :mod:`biomed_agent.agent.graph`), so
+a run can bring its own model, settings or step limit. The store, the HTTP clients
+and the models belong to the context's :class:`~biomed_agent.resources.Resources`
+and open on first use, so a question that needs neither (a SMILES property question
+in model-free mode) never loads the embedding model or touches the network stack.
+
+Over the LangGraph server a run's JSON ``context`` may set ``step_limit`` only; the
+rest stays the server's (fields marked to be left out of the JSON schema).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Annotated
 
-from biomed_agent.settings import Settings
+from langchain_core.language_models import BaseChatModel
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from biomed_agent.resources import Resources, Service
+from biomed_agent.settings import Settings, get_settings
 from biomed_agent.tools import ToolSpec, tool_specs
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
-    from langchain_core.language_models import BaseChatModel
 
     from biomed_agent.retrievers.store import KnowledgeStore
 
-__all__ = ["AgentContext", "RecordFetcher"]
+__all__ = ["RECORD_SOURCES", "AgentContext", "RecordFetcher"]
 
-RECORD_SOURCES: tuple[str, ...] = ("pubchem", "uniprot", "pubmed")
+RECORD_SOURCES: tuple[Service, ...] = ("pubchem", "uniprot", "pubmed")
 
 
 class RecordFetcher:
-    """Fetches PubChem, UniProt and PubMed records as store Documents (clients open lazily)."""
+    """Fetches PubChem, UniProt and PubMed records as store Documents (the shared clients)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _client(self, source: str) -> Any:
-        with self._lock:
-            if source not in self._clients:
-                if source == "pubchem":
-                    from biomed_agent.retrievers.pubchem import PubChemClient
-
-                    self._clients[source] = PubChemClient.from_settings(self.settings)
-                elif source == "uniprot":
-                    from biomed_agent.retrievers.uniprot import UniProtClient
-
-                    self._clients[source] = UniProtClient.from_settings(self.settings)
-                else:
-                    from biomed_agent.retrievers.pubmed import PubMedClient
-
-                    self._clients[source] = PubMedClient.from_settings(self.settings)
-            return self._clients[source]
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
 
     def fetch(self, source: str, record_ids: Sequence[str]) -> list[Document]:
         """Documents for the records that exist (missing ones are skipped)."""
-        client = self._client(source)
         if source == "pubchem":
             queries: list[str | int] = [int(rid) for rid in record_ids]
-            return list(client.compound_documents(queries, skip_missing=True))
+            return list(self.resources.pubchem.compound_documents(queries, skip_missing=True))
         if source == "uniprot":
-            return list(client.entry_documents(list(record_ids), skip_missing=True))
-        return list(client.fetch_documents(list(record_ids), skip_missing=True))
+            return list(self.resources.uniprot.entry_documents(list(record_ids), skip_missing=True))
+        return list(self.resources.pubmed.fetch_documents(list(record_ids), skip_missing=True))
 
 
 @dataclass
 class AgentContext:
-    """Runtime dependencies of the agent graph."""
+    """Run-scoped dependencies of the agent graph (LangGraph ``context_schema``)."""
 
-    settings: Settings
+    __pydantic_config__ = ConfigDict(arbitrary_types_allowed=True)
+
+    settings: SkipJsonSchema[Settings] = field(default_factory=get_settings)
     """Configuration (data directory, offline mode, step limit, ...)."""
-    model: BaseChatModel | None = None
+    model: SkipJsonSchema[BaseChatModel | None] = None
     """Chat model that plans and writes answers; None runs the model-free path."""
-    tools: Mapping[str, ToolSpec] = field(default_factory=dict)
+    tools: SkipJsonSchema[Mapping[str, ToolSpec]] = field(default_factory=dict)
     """The registered tools by name: the only tools a plan may call."""
-    store: KnowledgeStore | None = None
-    """Knowledge store for grounding; opened from ``settings`` on first use when None."""
-    fetcher: RecordFetcher | None = None
-    """Record fetcher for grounding; built from ``settings`` on first use when None."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    resources: SkipJsonSchema[Resources | None] = None
+    """The shared store, clients and models; built from ``settings`` when None."""
+    step_limit: Annotated[int | None, Field(ge=1)] = None
+    """Most tool calls for one question in this run (default ``BIOMED_AGENT_MAX_STEPS``)."""
 
     @classmethod
     def from_settings(
@@ -86,28 +74,43 @@ class AgentContext:
         *,
         model: BaseChatModel | None = None,
         store: KnowledgeStore | None = None,
+        resources: Resources | None = None,
     ) -> AgentContext:
-        """A context with every registered tool."""
-        tools = {spec.name: spec for spec in tool_specs(settings)}
-        return cls(settings=settings, model=model, tools=tools, store=store)
+        """A context with every registered tool over one :class:`Resources`."""
+        resources = resources or Resources(settings, store=store)
+        tools = {spec.name: spec for spec in tool_specs(settings, resources=resources)}
+        return cls(settings=settings, model=model, tools=tools, resources=resources)
+
+    def for_run(self, given: object) -> AgentContext:
+        """The context a run brought, completed from this one.
+
+        A full context (``BioMedAgent`` passes one) is used as it is; a partial one (a
+        server run's JSON ``context``, which can only set ``step_limit``) takes its
+        settings, model, tools and resources from this context.
+        """
+        if isinstance(given, AgentContext) and given.resources is not None and given.tools:
+            return given
+        step_limit = given.step_limit if isinstance(given, AgentContext) else None
+        if isinstance(given, Mapping):
+            step_limit = given.get("step_limit")
+        return self if step_limit is None else replace(self, step_limit=int(step_limit))
+
+    @property
+    def shared(self) -> Resources:
+        """The shared resources; a context built without them gets its own on first use."""
+        if self.resources is None:
+            self.resources = Resources(self.settings)
+        return self.resources
 
     @property
     def max_steps(self) -> int:
         """Most tool calls for one question."""
-        return self.settings.agent_max_steps
+        return self.step_limit if self.step_limit is not None else self.settings.agent_max_steps
 
     def knowledge_store(self) -> KnowledgeStore:
-        """The store, opened once (raises :class:`~biomed_agent.errors.StoreError`)."""
-        with self._lock:
-            if self.store is None:
-                from biomed_agent.retrievers.store import KnowledgeStore
-
-                self.store = KnowledgeStore(self.settings)
-            return self.store
+        """The shared store, opened once (raises :class:`~biomed_agent.errors.StoreError`)."""
+        return self.shared.store()
 
     def record_fetcher(self) -> RecordFetcher:
-        """The record fetcher, built once."""
-        with self._lock:
-            if self.fetcher is None:
-                self.fetcher = RecordFetcher(self.settings)
-            return self.fetcher
+        """A record fetcher over the shared HTTP clients."""
+        return RecordFetcher(self.shared)

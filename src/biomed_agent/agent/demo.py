@@ -14,10 +14,14 @@ import sys
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
+from biomed_agent.patterns import citation_line
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
+
+    from biomed_agent.retrievers.store import KnowledgeStore
 
 __all__ = ["DEMO_QUESTION", "demo_documents", "run_demo"]
 
@@ -73,22 +77,28 @@ def demo_documents() -> list[Document]:
     return [compound.to_document(), protein.to_document(), *(a.to_document() for a in articles)]
 
 
-def run_demo(settings: Settings, out: TextIO = sys.stdout) -> int:
-    """Ingest the demo records, answer :data:`DEMO_QUESTION` offline; exit status 0."""
+def run_demo(
+    settings: Settings, out: TextIO = sys.stdout, *, store: KnowledgeStore | None = None
+) -> int:
+    """Ingest the demo records, answer :data:`DEMO_QUESTION` offline; exit status 0.
+
+    One store serves the ingest and the agent's tools: ``store`` when given (left
+    open), else one opened from ``settings`` and closed at the end.
+    """
     from biomed_agent.agent.api import BioMedAgent
-    from biomed_agent.retrievers.store import KnowledgeStore
 
     settings = settings.model_copy(update={"model": "none", "offline": True})
-    store = KnowledgeStore(settings)
-    counts = store.add_documents(demo_documents())
-    print(
-        f"Knowledge store: {counts.records} demo records ({counts.stored} newly stored) "
-        f"in {store.location}",
-        file=out,
-    )
-    print(f"\nQuestion: {DEMO_QUESTION}\n", file=out)
-    with BioMedAgent(model="none", settings=settings, store=store) as agent:
-        answer = agent.ask(DEMO_QUESTION)
+    with Resources(settings, store=store) as resources:
+        shared = resources.store()
+        counts = shared.add_documents(demo_documents())
+        print(
+            f"Knowledge store: {counts.records} demo records ({counts.stored} newly stored) "
+            f"in {shared.location}",
+            file=out,
+        )
+        print(f"\nQuestion: {DEMO_QUESTION}\n", file=out)
+        with BioMedAgent(model="none", settings=settings, resources=resources) as agent:
+            answer = agent.ask(DEMO_QUESTION)
     print("Steps:", file=out)
     for step in answer.steps:
         shown = json.dumps(step.args)[:70]
@@ -97,7 +107,8 @@ def run_demo(settings: Settings, out: TextIO = sys.stdout) -> int:
     print(f"\nAnswer ({answer.route}):\n\n{answer.text}", file=out)
     print("Citations:", file=out)
     for citation in answer.citations:
-        print(f"  [{citation.id}] {citation.title} — {citation.url or citation.tool}", file=out)
+        line = citation_line(citation.id, citation.title, citation.url, citation.tool)
+        print(f"  {line}", file=out)
     verdict = "FLAGGED: " + "; ".join(answer.problems) if answer.flagged else "verified"
     print(f"\nVerification: {verdict}; {answer.timings['total']:.0f} ms", file=out)
     return 0

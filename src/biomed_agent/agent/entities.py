@@ -3,9 +3,9 @@
 Every extractor is conservative: a false entity costs a wasted (and cited) tool
 call, a missed one only a plan with less in it. SMILES are accepted only when
 RDKit sanitises them; UniProt accessions use UniProt's official pattern; gene
-symbols must look like HGNC symbols and not be a common acronym; drug names are
-only *candidates* here, resolved through PubChem by the caller
-(:func:`drug_name_candidates`).
+symbols must be approved HGNC symbols (:mod:`~biomed_agent.agent.lexicon`) and not a
+common acronym; drug names come from the offline drug dictionary (typos included) and
+are resolved through PubChem or the store by the caller (:func:`drug_name_candidates`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
+from biomed_agent.agent.lexicon import find_drug_names, gene_symbols, has_drug_stem
 from biomed_agent.agent.state import CompoundEntity, Entities, Turn, empty_entities
 from biomed_agent.errors import InvalidMoleculeError
 
 __all__ = [
     "carry_over",
+    "drug_mentions",
     "drug_name_candidates",
     "extract_entities",
+    "invalid_smiles",
     "is_follow_up",
     "literature_intent",
 ]
@@ -112,11 +115,6 @@ _PROTEIN_HEADS = _words(
     deaminase
     """
 )
-_DRUG_SUFFIXES = (
-    "in", "ol", "ib", "mab", "pril", "sartan", "statin", "azole", "cillin", "mycin", "vir",
-    "ine", "ide", "one", "ate", "afil", "oxacin", "parin", "dronate", "tide", "lukast",
-    "azepam", "profen", "olol", "dipine", "gliptin", "gliflozin", "cycline", "azine",
-)  # fmt: skip
 
 _LITERATURE_WORDS = re.compile(
     r"\b(literature|papers?|publications?|published|studies|study|articles?|pubmed|"
@@ -230,6 +228,7 @@ def extract_entities(question: str) -> Entities:
             and sum(c.isalpha() for c in token) >= 2
             and len(token) >= 3
             and token not in _NOT_GENES
+            and token in gene_symbols()  # an approved HGNC symbol, not just its shape
         ):
             genes.append(token)
     entities["accessions"] = _unique(accessions)
@@ -242,29 +241,50 @@ def extract_entities(question: str) -> Entities:
 
 
 def drug_name_candidates(question: str, limit: int = 3) -> list[str]:
-    """Words that may name a drug, best first, for resolution through PubChem.
+    """Names to resolve through PubChem, best first: dictionary drug names (a typo is
+    replaced by the name it misspells), then unknown words with a drug-class stem.
 
-    Skipped: common English and domain words, identifiers, all-caps symbols (gene
-    candidates) and words heading a protein name ("adenosine receptor").
-    Words with a drug-name suffix (-profen, -statin, -in, ...) rank first.
+    Common and domain words and words heading a protein name ("adenosine receptor")
+    are never candidates, so they cost no lookup.
     """
-    words = [(m.group(0), m.end()) for m in _WORD.finditer(_FASTA.sub(" ", question))]
-    scored: dict[str, int] = {}
-    for index, (word, _end) in enumerate(words):
-        lower = word.lower()
-        following = words[index + 1][0].lower() if index + 1 < len(words) else ""
+    return [name for name, _ in drug_mentions(question)][:limit]
+
+
+def drug_mentions(question: str) -> list[tuple[str, str | None]]:
+    """(name to look up, the word as written when it was a typo) for each drug mention."""
+    text = _FASTA.sub(" ", question)
+    words = [m.group(0) for m in _WORD.finditer(text)]
+    heads = {
+        words[i].lower() for i in range(len(words) - 1) if words[i + 1].lower() in _PROTEIN_HEADS
+    }
+    mentions: list[tuple[str, str | None]] = []
+    for match in find_drug_names(text, skip=_NOT_DRUGS | heads):
+        mentions.append((match.variant, match.written if match.fuzzy else None))
+    known = {m.lower() for m, _ in mentions} | {w.lower() for _, w in mentions if w}
+    for word in words:
+        if has_drug_stem(word) and word.lower() not in known | _NOT_DRUGS:
+            mentions.append((word.lower(), None))
+            known.add(word.lower())
+    return mentions
+
+
+def invalid_smiles(question: str) -> list[str]:
+    """Tokens written like SMILES (ring digits, bonds, brackets) that RDKit rejects."""
+    bad = []
+    for raw in _FASTA.sub(" ", question).split():
+        token = _strip_token(raw)
         if (
-            len(word) < 4
-            or lower in _NOT_DRUGS
-            or word.isupper()
-            or any(ch.isdigit() for ch in word)
-            or following in _PROTEIN_HEADS
-            or lower in scored
+            len(token) >= 4
+            and _SMILES_CHARS.match(token)
+            and re.search(r"[=#()\[\]]|\d", token)
+            and re.search(r"[a-z]|[A-Z]{2}|\(", token)  # not an accession/mutation/number
+            and not _ACCESSION.fullmatch(token)
+            and not _INCHIKEY.fullmatch(token)
+            and not re.fullmatch(r"[A-Za-z]+-\d+|\d[\d.,-]*|[A-Za-z]+\d+[A-Za-z]?", token)
+            and _canonical_smiles(token) is None
         ):
-            continue
-        scored[lower] = 0 if lower.endswith(_DRUG_SUFFIXES) else 1
-    ranked = sorted(scored, key=lambda name: scored[name])  # stable: question order kept
-    return ranked[:limit]
+            bad.append(token)
+    return _unique(bad)
 
 
 def literature_intent(question: str) -> bool:

@@ -9,10 +9,8 @@ and ``{"type": "token", ...}`` events (no-ops unless someone streams).
 from __future__ import annotations
 
 import json
-import logging
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Sequence
 from string import Template
 from typing import TYPE_CHECKING, Any
 
@@ -23,152 +21,42 @@ from biomed_agent.agent.citations import (
     renumber,
 )
 from biomed_agent.agent.compose import templated_answer
+from biomed_agent.agent.compose_molecules import REFERENCE_TEXTS
 from biomed_agent.agent.context import RECORD_SOURCES, AgentContext
-from biomed_agent.agent.entities import (
-    carry_over,
-    drug_name_candidates,
-    extract_entities,
-    literature_intent,
-)
+from biomed_agent.agent.entities import carry_over, extract_entities
 from biomed_agent.agent.planner import (
     deterministic_plan,
+    merge_plans,
     model_plan,
     new_steps,
     render_plan_prompt,
 )
-from biomed_agent.agent.state import (
-    AgentState,
-    CompoundEntity,
-    Entities,
-    Evidence,
-    Observation,
-    PlanStep,
-    Route,
-    Turn,
+from biomed_agent.agent.preflight import check_question
+from biomed_agent.agent.relevance import relevant_evidence, searched_keys
+from biomed_agent.agent.running import data_block, emit, failure_text, run_parallel, stream_text
+from biomed_agent.agent.state import AgentState, Entities, Evidence, Observation, Route, Turn
+from biomed_agent.agent.understanding import (
+    resolve_compounds,
+    standardize_compounds,
+    stored_protein_refs,
+    understand_question,
 )
-from biomed_agent.agent.verify import check_answer, strip_unsupported
-from biomed_agent.errors import (
-    BiomedAgentError,
-    InvalidInputError,
-    InvalidQueryError,
-    NotFoundError,
-    UnknownToolError,
-    shorten,
-)
+from biomed_agent.agent.verify import check_answer, is_non_answer, strip_unsupported
+from biomed_agent.errors import BiomedAgentError
 from biomed_agent.prompts import load_prompt
-from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 __all__ = ["MAX_ROUNDS", "AgentNodes", "check_question"]
 
-logger = logging.getLogger(__name__)
-
 MAX_ROUNDS = 3
 """Plan/act rounds per question: the first plan, then follow-ups on what it found or missed."""
-MAX_WORKERS = 8
-"""Tool calls of one round that run at the same time."""
-PROMPT_EVIDENCE_CHARS = 2000
-"""Characters of one evidence item shown to the model."""
-_SMILES_KEYS = ("smiles", "isomeric_smiles", "SMILES", "IsomericSMILES", "canonical_smiles",
-                "CanonicalSMILES", "connectivity_smiles", "ConnectivitySMILES")  # fmt: skip
-
-
-def check_question(question: object, settings: Settings) -> str:
-    """The question stripped; :class:`InvalidQueryError` when it is empty or too long."""
-    if not isinstance(question, str) or not question.strip():
-        raise InvalidQueryError(
-            f"the question {shorten(question)} is empty; ask something, e.g. "
-            "'Is aspirin drug-like?'",
-            input_name="question",
-        )
-    limit = settings.agent_max_question_chars
-    if len(question) > limit:
-        raise InvalidQueryError(
-            f"the question has {len(question):,} characters, more than the {limit:,} allowed "
-            "(BIOMED_AGENT_MAX_QUESTION_CHARS); ask about one thing at a time or ingest long "
-            "texts with `biomed-agent ingest files` and ask about them",
-            input_name="question",
-        )
-    return question.strip()
-
-
-def _emit(event: dict[str, Any]) -> None:
-    from langgraph.config import get_stream_writer
-
-    try:
-        writer = get_stream_writer()
-    except RuntimeError:  # called outside a graph run (unit tests of a node)
-        return
-    writer(event)
-
-
-def _smiles_of(result: dict[str, Any]) -> str | None:
-    for container in (result, result.get("properties") or {}):
-        for key in _SMILES_KEYS:
-            if isinstance(container.get(key), str) and container[key]:
-                return str(container[key])
-    return None
-
-
-def _run_tool(context: AgentContext, step: PlanStep, round_: int) -> Observation:
-    """One step, with every failure turned into an error observation."""
-    spec = context.tools.get(step["tool"])
-    started = time.perf_counter()
-    result: Any = None
-    error: dict[str, Any] | None = None
-    try:
-        if spec is None:
-            raise UnknownToolError(
-                f"unknown tool {step['tool']!r}; the plan may only use: "
-                f"{', '.join(sorted(context.tools))}",
-                input_name="tool",
-            )
-        result = spec.run(step["args"])
-    except BiomedAgentError as exc:
-        error = exc.to_dict()
-    except Exception as exc:  # a tool bug must not end the run; it becomes an observation
-        logger.exception("tool %s failed", step["tool"])
-        error = {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
-    return Observation(
-        id=step["id"],
-        tool=step["tool"],
-        args=dict(step["args"]),
-        status="ok" if error is None else "error",
-        result=result,
-        error=error,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-        round=round_,
-    )
-
-
-def _step_event(obs: Observation) -> dict[str, Any]:
-    return {
-        "type": "step",
-        "node": "understand" if obs["round"] == 0 else "act",
-        "id": obs["id"],
-        "tool": obs["tool"],
-        "args": obs["args"],
-        "status": obs["status"],
-        "error": obs["error"],
-        "elapsed_ms": obs["elapsed_ms"],
-    }
-
-
-def _failure_text(observations: Iterable[Observation]) -> list[str]:
-    return [
-        f"{obs['tool']}: {obs['error']['type']}: {obs['error']['message']}"
-        for obs in observations
-        if obs["status"] == "error" and obs["error"]
-    ]
-
-
-def _data_block(number: int, item: Evidence) -> str:
-    """One evidence item delimited as data; a closing tag inside it cannot end the block."""
-    text = item["text"][:PROMPT_EVIDENCE_CHARS].replace("</data", "<\\/data")
-    where = item["url"] or f"tool {item['tool']}"
-    return f"[{number}] {item['title']} ({item['source']}: {where})\n<data>\n{text}\n</data>"
+REFUSAL = (
+    "This is outside what I can answer: I answer questions about molecules, proteins and "
+    "the biomedical literature.\n"
+)
+_LITERATURE_INTENTS = frozenset({"literature", "safety", "bioactivity"})
 
 
 class AgentNodes:
@@ -180,18 +68,23 @@ class AgentNodes:
     # --- understand -----------------------------------------------------
 
     def understand(self, state: AgentState) -> dict[str, Any]:
-        """Extract entities, resolve follow-ups and drug names; reset per-question state."""
+        """Entities, clauses and intents; resolve follow-ups and drug names; reset state."""
         question = check_question(state.get("question"), self.context.settings)
         entities = carry_over(question, extract_entities(question), state.get("history") or [])
+        understanding = understand_question(question, entities, self.context.shared.embedder)
         queries = list(entities["inchikeys"])
-        if "compounds" not in entities["carried_over"]:
-            queries += drug_name_candidates(question)
+        if "compounds" not in entities["carried_over"] and not understanding["out_of_scope"]:
+            queries += understanding["mentions"][:3]
         started = time.perf_counter()
-        observations, evidence, notes = self._resolve_compounds(queries, entities)
-        _emit({"type": "step", "node": "understand", "entities": _entity_summary(entities)})
+        observations, evidence, notes, missing = resolve_compounds(self.context, queries, entities)
+        understanding["unresolved"] = missing
+        understanding["offline"] = self.context.settings.offline
+        understanding["standardized"] = standardize_compounds(entities)
+        emit({"type": "step", "node": "understand", "entities": _entity_summary(entities)})
         return {
             "question": question,
             "entities": entities,
+            "understanding": understanding,
             "route": "general",
             "plan": [],
             "pending": [],
@@ -209,98 +102,26 @@ class AgentNodes:
             "store_ms": 0.0,
         }
 
-    def _resolve_compounds(
-        self, queries: Sequence[str], entities: Entities
-    ) -> tuple[list[Observation], list[Evidence], list[str]]:
-        """Resolve names/InChIKeys through PubChem (the store when offline or PubChem fails)."""
-        observations: list[Observation] = []
-        notes: list[str] = []
-        unresolved = list(queries)
-        if queries and "pubchem_lookup" in self.context.tools and not self.context.settings.offline:
-            steps = [
-                PlanStep(id=i, tool="pubchem_lookup", args={"query": q}, why="resolve name")
-                for i, q in enumerate(queries, start=1)
-            ]
-            for obs in self._run_parallel(steps, round_=0, emit=False):
-                query = obs["args"]["query"]
-                error_type = (obs["error"] or {}).get("type")
-                if obs["status"] == "ok":
-                    self._add_compound(entities, obs)
-                    observations.append(obs)
-                    unresolved.remove(query)
-                elif error_type == NotFoundError.__name__ or error_type in _INPUT_ERRORS:
-                    unresolved.remove(query)  # a word that names no compound
-                else:
-                    notes.append(f"PubChem lookup of {query!r} failed: {error_type}")
-                    observations.append(obs)
-        evidence: list[Evidence] = []
-        if unresolved:
-            evidence = self._resolve_in_store(unresolved, entities, notes)
-        for index, obs in enumerate(observations, start=1):
-            obs["id"] = index
-            _emit(_step_event(obs))  # guesses that named no compound are not shown
-        return observations, evidence, notes
-
-    def _add_compound(self, entities: Entities, obs: Observation) -> None:
-        result = obs["result"]
-        cid = result.get("cid")
-        if any(c["cid"] == cid for c in entities["compounds"]):
-            return
-        entities["compounds"].append(
-            CompoundEntity(
-                name=str(result.get("name") or obs["args"]["query"]),
-                smiles=_smiles_of(result),
-                cid=int(cid) if cid is not None else None,
-                url=result.get("source_url") or result.get("url"),
-            )
-        )
-
-    def _resolve_in_store(
-        self, names: Sequence[str], entities: Entities, notes: list[str]
-    ) -> list[Evidence]:
-        """Names that match a stored PubChem record's name or synonym exactly."""
-        try:
-            store = self.context.knowledge_store()
-            found = []
-            for name in names:
-                for hit in store.search(name, 3, sources=["pubchem"]):
-                    meta = hit.document.metadata
-                    synonyms = {s.strip().lower() for s in str(meta.get("synonyms", "")).split(";")}
-                    titles = {str(meta.get("title", "")).lower(), str(meta.get("name", "")).lower()}
-                    if name.lower() in titles | synonyms:
-                        found.append(hit)
-                        entities["compounds"].append(
-                            CompoundEntity(
-                                name=str(meta.get("title") or name),
-                                smiles=meta.get("smiles") or meta.get("connectivity_smiles"),
-                                cid=int(meta["cid"]) if "cid" in meta else None,
-                                url=meta.get("url"),
-                            )
-                        )
-                        break
-        except BiomedAgentError as exc:
-            notes.append(f"knowledge store unavailable for name lookup: {exc.message}")
-            return []
-        return evidence_from_hits({**hit.to_dict(), **_metadata(hit)} for hit in found)
-
     # --- route ----------------------------------------------------------
 
     def route(self, state: AgentState) -> dict[str, Any]:
         """Classify: molecule, protein, literature, multi-step or general."""
         entities = state["entities"]
+        understanding = state.get("understanding") or {}
+        intents = {c["intent"] for c in understanding.get("clauses", [])}
         kinds = []
         if entities["compounds"] or entities["smiles"] or entities["inchikeys"]:
             kinds.append("molecule")
         if entities["accessions"] or entities["genes"] or entities["sequences"]:
             kinds.append("protein")
-        if entities["pmids"] or literature_intent(state["question"]):
+        if entities["pmids"] or intents & _LITERATURE_INTENTS:
             kinds.append("literature")
         route: Route = "general"
         if len(kinds) > 1:
             route = "multi-step"
         elif kinds:
             route = kinds[0]  # type: ignore[assignment]
-        _emit({"type": "step", "node": "route", "route": route})
+        emit({"type": "step", "node": "route", "route": route})
         return {"route": route}
 
     # --- plan / act -----------------------------------------------------
@@ -317,6 +138,7 @@ class AgentNodes:
             observations,
             context.tools,
             offline=context.settings.offline,
+            understanding=state.get("understanding"),
         )
         budget = max(context.max_steps - len(observations), 0)
         model_ms = state["model_ms"]
@@ -331,23 +153,29 @@ class AgentNodes:
                     state["question"], state["entities"], suggested, observations, context.tools
                 )
                 try:
-                    candidates = model_plan(context.model, prompt, context.tools, context.max_steps)
+                    proposed = model_plan(context.model, prompt, context.tools, context.max_steps)
                 except (ValueError, BiomedAgentError) as exc:
                     notes.append(f"the model's plan was rejected, rules used instead: {exc}")
                     candidates = suggested
                 else:
-                    if not candidates and rounds == 0:
-                        candidates = suggested
+                    candidates, refused = merge_plans(
+                        suggested, proposed, state["question"], state["entities"]
+                    )
+                    if refused:
+                        notes.append(
+                            f"{refused} step(s) of the model's plan named nothing from the "
+                            "question and were not run; the rules' steps were kept"
+                        )
                 model_ms += (time.perf_counter() - started) * 1000
             else:
-                candidates = []
+                candidates = suggested  # the rules' follow-up steps are never dropped
         steps, dropped = new_steps(candidates, observations, budget)
         if dropped:
             notes.append(
                 f"step limit reached (BIOMED_AGENT_MAX_STEPS={context.max_steps}): "
                 f"{dropped} planned step(s) not run"
             )
-        _emit({"type": "step", "node": "plan", "steps": [dict(s) for s in steps]})
+        emit({"type": "step", "node": "plan", "steps": [dict(s) for s in steps]})
         return {
             "pending": steps,
             "plan": [*state["plan"], *steps],
@@ -355,28 +183,10 @@ class AgentNodes:
             "model_ms": model_ms,
         }
 
-    def _run_parallel(
-        self, steps: Sequence[PlanStep], round_: int, *, emit: bool = True
-    ) -> list[Observation]:
-        """Run steps at the same time; a step event for each as it finishes when ``emit``."""
-        if len(steps) <= 1:
-            done = [_run_tool(self.context, step, round_) for step in steps]
-            if emit and done:
-                _emit(_step_event(done[0]))
-            return done
-        done = []
-        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(steps))) as pool:
-            futures = [pool.submit(_run_tool, self.context, step, round_) for step in steps]
-            for future in as_completed(futures):
-                done.append(future.result())
-                if emit:
-                    _emit(_step_event(done[-1]))
-        return sorted(done, key=lambda obs: obs["id"])
-
     def act(self, state: AgentState) -> dict[str, Any]:
         """Run the pending steps in parallel; errors come back as observations."""
         started = time.perf_counter()
-        new = self._run_parallel(state["pending"], round_=state["rounds"] + 1)
+        new = run_parallel(self.context, state["pending"], round_=state["rounds"] + 1)
         return {
             "observations": [*state["observations"], *new],
             "pending": [],
@@ -389,13 +199,18 @@ class AgentNodes:
     def ground(self, state: AgentState) -> dict[str, Any]:
         """Ingest the records the run found into the store if missing, then read them back."""
         refs = _record_refs(state["observations"], state["entities"])
-        if not refs:
+        wants_protein = _unresolved_proteins(state)
+        if not refs and not wants_protein:
             return {}
         started = time.perf_counter()
         notes = list(state["notes"])
         evidence = list(state["evidence"])
         try:
             store = self.context.knowledge_store()
+            if wants_protein:  # a lookup failed (offline?): the store may hold the entry
+                refs += stored_protein_refs(
+                    store, state["entities"], state.get("understanding") or {}
+                )
             missing: dict[str, list[str]] = {}
             for source, record_id in refs:
                 if not store.has(source, record_id):
@@ -410,7 +225,7 @@ class AgentNodes:
             evidence += self._read_back(store, refs, state["question"])
         except BiomedAgentError as exc:
             notes.append(f"grounding skipped, knowledge store unavailable: {exc.message}")
-        _emit({"type": "step", "node": "ground", "records": [f"{s}:{r}" for s, r in refs]})
+        emit({"type": "step", "node": "ground", "records": [f"{s}:{r}" for s, r in refs]})
         return {
             "evidence": merge_evidence(evidence),
             "notes": notes,
@@ -438,21 +253,29 @@ class AgentNodes:
 
     def answer(self, state: AgentState) -> dict[str, Any]:
         """Write the answer from the evidence (model or template); second call = repair pass."""
-        evidence = merge_evidence(
-            [*evidence_from_observations(state["observations"]), *state["evidence"]]
+        understanding = state.get("understanding") or {}
+        if understanding.get("out_of_scope"):
+            emit({"type": "token", "text": REFUSAL})
+            return {"answer": REFUSAL, "evidence": [], "attempts": state["attempts"] + 1}
+        evidence = relevant_evidence(
+            merge_evidence(
+                [*evidence_from_observations(state["observations"]), *state["evidence"]]
+            ),
+            state["entities"],
+            understanding,
+            searched_keys(state["observations"]),
         )
         attempts = state["attempts"]
         model = self.context.model
         started = time.perf_counter()
+        notes = list(state["notes"])
+        model_ms = state["model_ms"]
         if model is None:
             if attempts == 0:
-                text = templated_answer(
-                    state["question"], state["entities"], state["observations"], evidence
-                )
-                _emit({"type": "token", "text": text})
+                text = self._template(state, evidence)
+                emit({"type": "token", "text": text})
             else:
                 text = strip_unsupported(state["answer"], evidence, self._extra_sources(state))
-            model_ms = state["model_ms"]
         else:
             messages = self._answer_messages(state, evidence)
             if attempts:
@@ -463,34 +286,58 @@ class AgentNodes:
                     count=len(evidence),
                 )
                 messages += [AIMessage(state["answer"]), HumanMessage(repair)]
-            text = _stream_text(model, messages)
-            model_ms = state["model_ms"] + (time.perf_counter() - started) * 1000
+            text = stream_text(model, messages)
+            model_ms += (time.perf_counter() - started) * 1000
+            reason = is_non_answer(text, state["question"])
+            if reason:
+                notes.append(f"the model's answer was not used ({reason}); template answer given")
+                text = self._template(state, evidence)
+                text = (
+                    f"{text.rstrip()}\n\n_(The model gave no usable answer ({reason}); this is "
+                    "the template answer from the same evidence.)_\n"
+                )
         return {
             "answer": text,
             "evidence": evidence,
             "attempts": attempts + 1,
             "model_ms": model_ms,
+            "notes": notes,
         }
+
+    def _template(self, state: AgentState, evidence: list[Evidence]) -> str:
+        return templated_answer(
+            state["question"],
+            state["entities"],
+            state["observations"],
+            evidence,
+            state.get("understanding") or {},
+            self.context.tools,
+        )
 
     def _answer_messages(
         self, state: AgentState, evidence: Sequence[Evidence]
     ) -> list[BaseMessage]:
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        blocks = "\n\n".join(_data_block(n, item) for n, item in enumerate(evidence, start=1))
-        failures = "; ".join(_failure_text(state["observations"])) or "none"
+        blocks = "\n\n".join(data_block(n, item) for n, item in enumerate(evidence, start=1))
+        failures = "; ".join(failure_text(state["observations"])) or "none"
         prompt = Template(load_prompt("agent_answer")).substitute(
             question=state["question"], evidence=blocks or "(no evidence found)", failures=failures
         )
         return [SystemMessage(load_prompt("agent_system")), HumanMessage(prompt)]
 
     def _extra_sources(self, state: AgentState) -> list[str]:
-        return [state["question"], *_failure_text(state["observations"]), *state["notes"]]
+        return [
+            state["question"],
+            *REFERENCE_TEXTS,
+            *failure_text(state["observations"]),
+            *state["notes"],
+        ]
 
     def verify(self, state: AgentState) -> dict[str, Any]:
         """Numbers must come from the evidence, citations must exist."""
         problems = check_answer(state["answer"], state["evidence"], self._extra_sources(state))
-        _emit({"type": "step", "node": "verify", "problems": problems})
+        emit({"type": "step", "node": "verify", "problems": problems})
         return {"problems": problems}
 
     def finish(self, state: AgentState) -> dict[str, Any]:
@@ -505,20 +352,25 @@ class AgentNodes:
         }
 
 
-_INPUT_ERRORS = frozenset(
-    {InvalidInputError.__name__, *(cls.__name__ for cls in InvalidInputError.__subclasses__())}
-)
-
-
-def _metadata(hit: Any) -> dict[str, Any]:
-    return dict(hit.document.metadata)
-
-
 def _entity_summary(entities: Entities) -> dict[str, Any]:
     summary: dict[str, Any] = {k: v for k, v in entities.items() if v and k != "compounds"}
     if entities["compounds"]:
         summary["compounds"] = [c["name"] or c["smiles"] for c in entities["compounds"]]
     return summary
+
+
+def _unresolved_proteins(state: AgentState) -> bool:
+    """True when the question names a protein and no UniProt lookup succeeded."""
+    entities = state["entities"]
+    named = (
+        entities["accessions"]
+        or entities["genes"]
+        or ((state.get("understanding") or {}).get("protein_names"))
+    )
+    found = any(
+        o["tool"] == "uniprot_lookup" and o["status"] == "ok" for o in state["observations"]
+    )
+    return bool(named) and not found
 
 
 def _record_refs(observations: Sequence[Observation], entities: Entities) -> list[tuple[str, str]]:
@@ -532,14 +384,3 @@ def _record_refs(observations: Sequence[Observation], entities: Entities) -> lis
     unique = list(dict.fromkeys(refs))
     pubmed = [ref for ref in unique if ref[0] == "pubmed"][5:]
     return [ref for ref in unique if ref not in pubmed]
-
-
-def _stream_text(model: Any, messages: list[BaseMessage]) -> str:
-    """Generate with token events; the full text."""
-    parts: list[str] = []
-    for chunk in model.stream(messages):
-        text = chunk.content if isinstance(chunk.content, str) else json.dumps(chunk.content)
-        if text:
-            parts.append(text)
-            _emit({"type": "token", "text": text})
-    return "".join(parts).strip()

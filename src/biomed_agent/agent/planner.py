@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from biomed_agent.agent.entities import literature_intent
+from biomed_agent.agent.lexicon import gene_symbols
 from biomed_agent.agent.state import Entities, Observation, PlanStep
 from biomed_agent.prompts import load_prompt
 from biomed_agent.tools import ToolSpec
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "deterministic_plan",
     "literature_topic",
+    "merge_plans",
     "model_plan",
     "new_steps",
     "plan_schema",
@@ -61,9 +63,10 @@ def _names(entities: Entities, observations: Sequence[Observation]) -> list[str]
     names = [c["name"] for c in entities["compounds"] if c["name"]]
     for obs in observations:
         if obs["tool"] == "uniprot_lookup" and obs["status"] == "ok":
-            gene = obs["result"].get("gene") or obs["result"].get("name")
-            if gene:
-                names.append(str(gene))
+            gene = obs["result"].get("gene")
+            # a record field becomes a query only when it passes the user-input check
+            if isinstance(gene, str) and gene in gene_symbols():
+                names.append(gene)
     names += entities["genes"]
     return list(dict.fromkeys(names))
 
@@ -97,6 +100,35 @@ def _lookups_pending(entities: Entities, observations: Sequence[Observation]) ->
     return any(name not in done for name in wanted)
 
 
+_MOLECULE_INTENTS = frozenset({"properties", "druglikeness", "bbb", "compare", "analogs"})
+_LITERATURE_INTENTS = frozenset({"literature", "safety"})
+
+
+def _molecule_steps(
+    question: str, entities: Entities, understanding: Mapping[str, Any]
+) -> list[Candidate]:
+    standardized = understanding.get("standardized") or {}
+    steps: list[Candidate] = []
+    parents: list[str] = []
+    for compound in entities["compounds"]:
+        raw = compound["smiles"]
+        if not raw:
+            continue
+        info = standardized.get(raw) or {}
+        parent = info.get("smiles") or raw
+        if parent in parents or len(parents) == 3:
+            continue
+        parents.append(parent)
+        steps.append(("molecule_properties", {"smiles": parent}, "compute properties"))
+        if not info.get("inorganic"):  # no drug-likeness verdict for an inorganic salt
+            steps.append(("drug_likeness", {"smiles": parent}, "rule-of-five, Veber, alerts"))
+    if len(parents) > 1 and _SIMILARITY.search(question):
+        steps.append(
+            ("molecule_similarity", {"query": parents[0], "candidates": parents[1:]}, "compare")
+        )
+    return steps
+
+
 def deterministic_plan(
     question: str,
     entities: Entities,
@@ -104,22 +136,31 @@ def deterministic_plan(
     tools: Mapping[str, ToolSpec],
     *,
     offline: bool = False,
+    understanding: Mapping[str, Any] | None = None,
 ) -> list[Candidate]:
-    """Every step the rules want given what is known now (already-run steps included)."""
+    """Every step the rules want given what is known now (already-run steps included).
+
+    Intents (``understanding["clauses"]``) decide which kinds of step run: molecule
+    tools for property/drug-likeness/BBB/comparison clauses (or when no clause asks
+    something else), a literature search for literature, safety, target and activity
+    clauses, so a clinical question finds the trial without the word "literature".
+    """
+    understanding = understanding or {}
+    if understanding.get("out_of_scope"):
+        return []
+    clauses = understanding.get("clauses") or []
+    intents = {c["intent"] for c in clauses}
     steps: list[Candidate] = []
-    smiles = list(dict.fromkeys(c["smiles"] for c in entities["compounds"] if c["smiles"]))
-    for value in smiles[:3]:
-        steps.append(("molecule_properties", {"smiles": value}, "compute properties"))
-        steps.append(("drug_likeness", {"smiles": value}, "rule-of-five, Veber, alerts"))
-    if len(smiles) > 1 and _SIMILARITY.search(question):
-        steps.append(
-            ("molecule_similarity", {"query": smiles[0], "candidates": smiles[1:]}, "compare")
-        )
+    if not clauses or intents & _MOLECULE_INTENTS or not intents & _LITERATURE_INTENTS:
+        steps += _molecule_steps(question, entities, understanding)
     for accession in entities["accessions"][:3]:
         steps.append(("uniprot_lookup", {"query": accession}, "protein function"))
     if not entities["accessions"]:
         for gene in entities["genes"][:3]:
             steps.append(("uniprot_lookup", {"query": gene, "organism": HUMAN}, "protein function"))
+        if not entities["genes"]:
+            for name in (understanding.get("protein_names") or [])[:2]:
+                steps.append(("uniprot_lookup", {"query": name, "organism": HUMAN}, "protein"))
     sequences = entities["sequences"]
     for sequence in sequences[:2]:
         steps.append(("protein_properties", {"sequence": sequence}, "sequence properties"))
@@ -135,21 +176,77 @@ def deterministic_plan(
         steps.append(
             ("protein_similarity", {"query": sequences[0], "candidates": sequences[1:]}, "compare")
         )
-    wants_literature = literature_intent(question) or not steps
+    wants_literature = (
+        literature_intent(question)
+        or bool(intents & _LITERATURE_INTENTS)
+        or bool(entities["pmids"] or understanding.get("codes"))
+        or not steps
+    )
     if wants_literature and not _lookups_pending(entities, observations):
         topic = literature_topic(question, entities, observations)
         if not offline:
             steps.append(
-                ("pubmed_search", {"query": topic, "max_results": LITERATURE_RESULTS}, "literature")
+                ("pubmed_search", {"query": topic, "limit": LITERATURE_RESULTS}, "literature")
             )
-        steps.append(("knowledge_search", {"query": topic, "k": LITERATURE_RESULTS}, "store"))
+        steps.append(
+            ("knowledge_search", {"query": question, "limit": LITERATURE_RESULTS}, "store")
+        )
+    steps += _discovery_steps(question, entities, observations, tools)
     failed_search = any(
         obs["tool"] == "pubmed_search" and obs["status"] == "error" for obs in observations
     )
     if failed_search and not any(step[0] == "knowledge_search" for step in steps):
-        topic = literature_topic(question, entities, observations)
-        steps.append(("knowledge_search", {"query": topic, "k": LITERATURE_RESULTS}, "fallback"))
+        steps.append(
+            ("knowledge_search", {"query": question, "limit": LITERATURE_RESULTS}, "fallback")
+        )
     return [step for step in steps if step[0] in tools]
+
+
+def _discovery_steps(
+    question: str,
+    entities: Entities,
+    observations: Sequence[Observation],
+    tools: Mapping[str, ToolSpec],
+) -> list[Candidate]:
+    """Target/ligand, analog, bioactivity and safety steps of :mod:`.workflows` (when present)."""
+    try:
+        from biomed_agent.agent.workflows import discovery_plan
+    except ImportError:  # the drug-discovery flows are optional
+        return []
+    return list(discovery_plan(question, entities, observations, tools))
+
+
+def _names_entity(args: Mapping[str, Any], question: str, entities: Entities) -> bool:
+    """True when some argument value is (or contains) an entity or words of the question."""
+    known = {c["smiles"] for c in entities["compounds"] if c["smiles"]}
+    known |= {c["name"].lower() for c in entities["compounds"] if c["name"]}
+    known |= set(entities["accessions"]) | set(entities["genes"]) | set(entities["smiles"])
+    known |= set(entities["sequences"]) | set(entities["pmids"])
+    lowered = question.lower()
+    for value in args.values():
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                continue
+            if text in known or text.lower() in known or text.lower() in lowered:
+                return True
+            if any(k and k.lower() in text.lower() for k in known if len(k) >= 3):
+                return True
+    return False
+
+
+def merge_plans(
+    rules: Sequence[Candidate],
+    model: Sequence[Candidate],
+    question: str,
+    entities: Entities,
+) -> tuple[list[Candidate], int]:
+    """The rules' steps (never dropped) plus the model's steps that name an entity of the
+    question (its tool and argument schema were validated by :func:`model_plan`);
+    model steps first so its order of work is kept. Returns (steps, model steps refused)."""
+    accepted = [step for step in model if _names_entity(step[1], question, entities)]
+    refused = len(model) - len(accepted)
+    return [*accepted, *rules], refused
 
 
 def _signature(tool: str, args: Mapping[str, Any]) -> str:
@@ -264,6 +361,6 @@ def model_plan(
         tool = str(getattr(step, "tool", ""))
         if tool not in tools:
             raise ValueError(f"the model's plan names an unregistered tool {tool!r}")
-        args = step.args.model_dump(exclude_unset=True)
+        args = {k: v for k, v in step.args.model_dump(exclude_unset=True).items() if v is not None}
         candidates.append((tool, args, str(getattr(step, "why", ""))))
     return candidates

@@ -3,14 +3,25 @@
 A thread's state carries ``history`` (one :class:`Turn` per answered question,
 appended) across questions; every other key describes the current question and
 is reset by the *understand* node when a new question arrives.
+
+The graph takes :class:`AgentInput` (the question; nothing else, so a caller cannot
+forge ``history`` or ``observations``) and returns :class:`AgentOutput`. The classes
+are ``typing_extensions.TypedDict`` so pydantic can build their JSON schemas on every
+supported Python (LangGraph's ``get_input_jsonschema`` / the server's schema endpoints).
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict
+from typing_extensions import Required, TypedDict
 
 __all__ = [
+    "INPUT_KEYS",
+    "AgentInput",
+    "AgentOutput",
     "AgentState",
     "CompoundEntity",
     "Entities",
@@ -100,6 +111,8 @@ class AgentState(TypedDict, total=False):
     question: str
     history: Annotated[list[Turn], operator.add]
     entities: Entities
+    understanding: dict[str, Any]
+    """Clauses with intents, typo readings, unresolved names, ... (agent.understanding)."""
     route: Route
     plan: list[PlanStep]
     pending: list[PlanStep]
@@ -111,6 +124,39 @@ class AgentState(TypedDict, total=False):
     attempts: int
     problems: list[str]
     flagged: bool
+    notes: list[str]
+    model_ms: float
+    tool_ms: float
+    store_ms: float
+
+
+class AgentInput(TypedDict):
+    """What a run takes: one question (earlier turns come from the thread's checkpoint).
+
+    Any other key (``history``, ``observations``, ...) is not part of the input: LangGraph
+    drops it before the graph runs, so it can never reach a node or drive a tool call.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    question: Required[str]
+
+
+INPUT_KEYS = frozenset(AgentInput.__annotations__)
+"""The only keys a run's input may hold."""
+
+
+class AgentOutput(TypedDict, total=False):
+    """What a run returns: the answer, its citations, the steps taken and the verdict."""
+
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    route: Route
+    entities: Entities
+    observations: list[Observation]
+    flagged: bool
+    problems: list[str]
     notes: list[str]
     model_ms: float
     tool_ms: float

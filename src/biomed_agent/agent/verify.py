@@ -16,7 +16,25 @@ from collections.abc import Iterable
 from biomed_agent.agent.citations import CITATION, cited_numbers
 from biomed_agent.agent.state import Evidence
 
-__all__ = ["check_answer", "numbers_in", "strip_unsupported", "unsupported_numbers"]
+__all__ = [
+    "check_answer",
+    "is_non_answer",
+    "numbers_in",
+    "strip_unsupported",
+    "unsupported_numbers",
+]
+
+_FREE_TEXT_CHARS = 80
+"""A string field longer than this is record prose (a description), not a structured value."""
+_QUOTE = re.compile(r"^\s*>")
+_DATA_TAG = re.compile(r"</?data>")
+_NEGATED_KIND = re.compile(
+    r"\b([A-Za-z0-9-]{3,})\s+is\s+not\s+an?\s+(protein|compound|drug|molecule|gene|receptor|"
+    r"enzyme)\b",
+    re.IGNORECASE,
+)
+_KIND_OF_SOURCE = {"uniprot": {"protein", "gene", "receptor", "enzyme"},
+                   "pubchem": {"compound", "drug", "molecule"}}  # fmt: skip
 
 _NUMBER = re.compile(
     r"(?<![A-Za-z0-9_.\-−])([-−]?\d+(?:,\d{3})*(?:\.\d+)?)(?![A-Za-z0-9_])(?!\.\d)(?!-[A-Za-z])"
@@ -58,6 +76,50 @@ def _sources(evidence: Iterable[Evidence], extra: Iterable[str]) -> list[str]:
     return texts
 
 
+def _structured(evidence: Iterable[Evidence], extra: Iterable[str]) -> list[str]:
+    """Texts a number may come from outside a quote: tool results, record fields, the question."""
+    texts = list(extra)
+    for item in evidence:
+        if item["source"] == "tool":
+            texts.append(item["text"])
+        fields = {
+            k: v
+            for k, v in item["details"].items()
+            if not (isinstance(v, str) and len(v) > _FREE_TEXT_CHARS)
+        }
+        texts.append(json.dumps(fields, default=str))
+    return texts
+
+
+def _contradictions(answer: str, evidence: Iterable[Evidence]) -> list[str]:
+    """ "X is not a protein" when the evidence holds X's UniProt record (and the like)."""
+    found = []
+    records = [(item["source"], str(item["record_id"] or ""), item["title"]) for item in evidence]
+    for match in _NEGATED_KIND.finditer(answer):
+        name, kind = match.group(1).lower(), match.group(2).lower()
+        for source, record_id, title in records:
+            if kind in _KIND_OF_SOURCE.get(source, set()) and name in (
+                record_id.lower(),
+                title.lower(),
+            ):
+                found.append(match.group(0))
+    return found
+
+
+def is_non_answer(answer: str, question: str) -> str | None:
+    """Why ``answer`` is no answer (empty, echoed prompt or question, raw data), else None."""
+    text = answer.strip()
+    if not text or not re.search(r"[A-Za-z]{2}", text):
+        return "it was empty"
+    if _DATA_TAG.search(text):
+        return "it repeated raw <data> blocks of the prompt"
+    if text.strip(" ?.").lower() == question.strip(" ?.").lower():
+        return "it repeated the question"
+    if len(text.split()) < 3:
+        return "it was too short to answer anything"
+    return None
+
+
 def check_answer(answer: str, evidence: list[Evidence], extra_sources: Iterable[str]) -> list[str]:
     """What is wrong with ``answer``: unsupported numbers, dangling or missing citations.
 
@@ -66,13 +128,28 @@ def check_answer(answer: str, evidence: list[Evidence], extra_sources: Iterable[
     if not answer.strip():
         return ["the answer is empty"]
     problems: list[str] = []
-    numbers = unsupported_numbers(answer, _sources(evidence, extra_sources))
+    extra = list(extra_sources)
+    numbers = unsupported_numbers(answer, _sources(evidence, extra))
     if numbers:
         problems.append(
             "these numbers appear in no evidence: "
             + ", ".join(numbers)
             + "; use only values from the evidence or leave them out"
         )
+    claims = "\n".join(line for line in answer.splitlines() if not _QUOTE.match(line))
+    prose_only = [
+        n for n in unsupported_numbers(claims, _structured(evidence, extra)) if n not in numbers
+    ]
+    if prose_only:
+        problems.append(
+            "these numbers come only from record free text, which is not evidence for a "
+            f"value: {', '.join(prose_only)}; quote the record (> ...) or use a structured field"
+        )
+    if _DATA_TAG.search(answer):
+        problems.append("the answer repeats raw <data> blocks of the prompt; answer in prose")
+    contradicted = _contradictions(answer, evidence)
+    if contradicted:
+        problems.append(f"the answer contradicts the evidence: {'; '.join(contradicted)}")
     dangling = [n for n in cited_numbers(answer) if not 1 <= n <= len(evidence)]
     if dangling:
         shown = ", ".join(f"[{n}]" for n in dangling)

@@ -2,8 +2,9 @@
 
 Each command lives in its own module listed in :data:`COMMAND_MODULES`; a module
 defines ``register(subparsers)`` and imports nothing heavy at module level, so
-``biomed-agent --help`` stays fast. Exit status: 0 success, 2 bad input (one
-line on stderr naming the input), 1 any other biomed-agent error, 130 interrupted.
+``biomed-agent --help`` stays fast. Exit status: 0 success, 2 bad input or a bad
+``BIOMED_*`` setting (one line on stderr naming the input or variable), 1 any other
+biomed-agent error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from biomed_agent import __version__
-from biomed_agent.errors import BiomedAgentError, InvalidInputError
+from biomed_agent.errors import BiomedAgentError, InvalidInputError, InvalidSettingError
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main"]
 
@@ -27,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "biomed_agent.cli.ingest_cmd",
     "biomed_agent.cli.mcp_cmd",
     "biomed_agent.cli.chat_cmd",
+    "biomed_agent.cli.cache_cmd",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
         sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
-    except InvalidInputError as exc:
+    except (InvalidInputError, InvalidSettingError) as exc:
         print(f"biomed-agent: error: {_one_line(exc.message)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BiomedAgentError as exc:

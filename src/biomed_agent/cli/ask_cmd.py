@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from biomed_agent.patterns import citation_line
+
 
 def register(subparsers: Any) -> None:
     ask = subparsers.add_parser(
@@ -26,12 +28,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biomed_agent.agent.api import BioMedAgent
-    from biomed_agent.agent.nodes import check_question
+    from biomed_agent.agent.preflight import check_model_setting, check_question
     from biomed_agent.settings import get_settings
 
     settings = get_settings()
     check_question(args.question, settings)  # bad input fails before any model loads
+    check_model_setting(args.model or settings.model)  # a bad checkpoint too, in < 2 s
+    from biomed_agent.agent.api import BioMedAgent
     with BioMedAgent(model=args.model, settings=settings) as agent:
         answer = agent.ask(args.question, thread_id=args.thread)
     if args.json:
@@ -41,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:")
         for citation in answer.citations:
-            where = citation.url or f"computed by tool {citation.tool}"
-            print(f"  [{citation.id}] {citation.title} — {where}")
+            print("  " + citation_line(citation.id, citation.title, citation.url, citation.tool))
     if answer.flagged:
         print("\nWarning: verification found problems: " + "; ".join(answer.problems))
     steps = ", ".join(f"{s.tool}:{s.status}" for s in answer.steps) or "none"

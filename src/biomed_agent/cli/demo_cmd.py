@@ -59,7 +59,7 @@ def run_demo(smiles: str | None = None) -> dict[str, Any]:
     panel = [drug for name, drug in drugs.items() if name != query_name]
     properties = get_tool_spec("molecule_properties").run({"smiles": query})
     similarity = get_tool_spec("molecule_similarity").run(
-        {"query": query, "candidates": [drug["smiles"] for drug in panel], "k": 5}
+        {"query": query, "candidates": [drug["smiles"] for drug in panel], "limit": 5}
     )
     for hit in similarity["hits"]:
         hit["name"] = panel[hit["index"]]["name"]

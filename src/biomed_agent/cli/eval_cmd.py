@@ -36,7 +36,10 @@ def register(subparsers: Any) -> None:
         "--split", help="split to evaluate (default: the benchmark's test split, MedMCQA: dev)"
     )
     command.add_argument(
-        "--model", help="model id, path or openai:<url>/<model> (default: settings)"
+        "--model",
+        help="model id, path or openai:<url>/<model> (default: settings); a BioMedGPT-10B "
+        "checkpoint (.pth or its folder) reads PubChemQA/UniProtQA molecules and proteins "
+        "through its encoders",
     )
     command.add_argument("--mode", choices=("bare", "agent"), default="bare", help="default: bare")
     command.add_argument("--limit", type=int, help="evaluate only the first N items")
@@ -53,6 +56,12 @@ def register(subparsers: Any) -> None:
     )
     command.add_argument(
         "--out", type=Path, help="output directory (default: eval-runs/BENCHMARK-MODE-MODEL-Kshot)"
+    )
+    command.add_argument(
+        "--caption-tokens",
+        default=None,
+        help="text benchmarks: tokens BLEU/METEOR read: whitespace (default, OpenBioMed's "
+        "proteinqa.py) or wordpiece[:VOCAB] (OpenBioMed main's molcap.py BERT WordPiece)",
     )
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     command.set_defaults(handler=run)
@@ -94,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         )
     settings = get_settings()
     model_name = args.model or settings.model
+    if benchmark.kind == "text":
+        from biomed_agent.eval.metrics import caption_tokenizer
+
+        caption_tokenizer(args.caption_tokens)  # a bad setting fails before the model loads
     read = functools.partial(
         benchmark.open, offline=settings.offline, progress=not args.no_progress
     )
@@ -114,7 +127,22 @@ def run(args: argparse.Namespace) -> int:
             settings.model_copy(update={"model": model_name, "max_new_tokens": max_new_tokens})
         )
 
-    answer = answerer_for_mode(args.mode, build_model, settings=settings, shots=args.shots)
+    from biomed_agent.eval import biomedgpt10b
+
+    ten_b = biomedgpt10b.is_biomedgpt10b(model_name)
+    if ten_b:
+        if args.mode != "bare" or args.shots:
+            raise InvalidInputError(
+                "a BioMedGPT-10B checkpoint is evaluated as OpenBioMed does: --mode bare, "
+                f"0 shots (got --mode {args.mode}, --shots {args.shots})",
+                input_name="--mode" if args.mode != "bare" else "--shots",
+            )
+        chat = biomedgpt10b.build_biomedgpt10b(model_name, settings, max_new_tokens)
+        answer = biomedgpt10b.encoder_answerer(benchmark.name, chat) or answerer_for_mode(
+            "bare", lambda: chat, settings=settings
+        )
+    else:
+        answer = answerer_for_mode(args.mode, build_model, settings=settings, shots=args.shots)
     out_dir = args.out or Path("eval-runs") / (
         f"{benchmark.name}-{args.mode}-{Path(model_name).name}-{args.shots}shot"
     )
@@ -131,12 +159,16 @@ def run(args: argparse.Namespace) -> int:
             split=data.split,
             config=data.config,
             max_new_tokens=max_new_tokens,
+            inputs=biomedgpt10b.inputs_label(benchmark.name, ten_b),
+            caption_tokens=args.caption_tokens,
         ),
         shot_pool=pool,
         batch_size=args.batch_size,
         progress=not args.no_progress,
     )
     print(_summary(outcome.report))
+    if outcome.report["run"].get("inputs"):
+        print(f"inputs: {outcome.report['run']['inputs']}")
     limited = f" (the first {len(items)} evaluated)" if len(items) < len(data.items) else ""
     print(f"data: {data.describe()}{limited}")
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")

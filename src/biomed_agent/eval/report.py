@@ -15,7 +15,7 @@ from typing import Any
 
 from biomed_agent.errors import ConfigurationError
 from biomed_agent.eval.benchmarks import Benchmark
-from biomed_agent.eval.metrics import accuracy, text_scores
+from biomed_agent.eval.metrics import accuracy, caption_tokenizer, text_scores
 from biomed_agent.eval.results import Row, write_atomic
 
 __all__ = ["build_report", "render_markdown", "write_report"]
@@ -32,7 +32,10 @@ _LABELS = {
 
 
 def _scores(
-    benchmark: Benchmark, rows: Sequence[Row], wordnet: Callable[[], Any]
+    benchmark: Benchmark,
+    rows: Sequence[Row],
+    wordnet: Callable[[], Any],
+    caption_tokens: str | None = None,
 ) -> tuple[dict[str, float | int], dict[str, str]]:
     if benchmark.kind != "text":
         unparsable = sum(row["answer"] is None for row in rows)
@@ -45,7 +48,8 @@ def _scores(
         unavailable["meteor"] = exc.message
     predictions = [str(row["answer"]) for row in rows]
     references = [str(row["gold"]) for row in rows]
-    return dict(text_scores(predictions, references, reader)), unavailable
+    tokenize = caption_tokenizer(caption_tokens)
+    return dict(text_scores(predictions, references, reader, tokenize=tokenize)), unavailable
 
 
 def build_report(
@@ -59,7 +63,7 @@ def build_report(
     ``wordnet`` is called only for text benchmarks; if it raises
     :class:`ConfigurationError`, METEOR is listed under ``unavailable`` with the reason.
     """
-    metrics, unavailable = _scores(benchmark, rows, wordnet)
+    metrics, unavailable = _scores(benchmark, rows, wordnet, run.get("caption_tokens"))
     comparison = []
     for name, paper in benchmark.paper.items():
         ours = metrics.get(name)
@@ -110,6 +114,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- model: `{run['model']}`",
         f"- data: `{run['data']}` ({_config(run)}split `{run['split']}`), {report['items']} items",
         f"- created: {report['created']}",
+        *([f"- inputs: {run['inputs']}"] if run.get("inputs") else []),
+        *([f"- caption tokens: {run['caption_tokens']}"] if run.get("caption_tokens") else []),
         "",
         "| metric | ours | BioMedGPT paper | difference |",
         "|---|---|---|---|",

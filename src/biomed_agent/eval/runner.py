@@ -133,6 +133,16 @@ class RunSettings:
     max_new_tokens: int | None = None
     """Generation limit the model was built with (``None``: the model's own default)."""
 
+    inputs: str | None = None
+    """PubChemQA/UniProtQA: how the molecule/protein reached the model -- through
+    BioMedGPT-10B's encoders, or as text (not comparable with the paper's 10B rows);
+    ``None`` for text benchmarks (:mod:`biomed_agent.eval.biomedgpt10b`)."""
+
+    caption_tokens: str | None = None
+    """Tokens BLEU/METEOR read on text benchmarks: ``None`` (whitespace, OpenBioMed's
+    proteinqa.py) or ``wordpiece[:VOCAB]`` (OpenBioMed main's molcap.py); see
+    :mod:`biomed_agent.eval.metrics`."""
+
 
 @dataclass(frozen=True)
 class EvalOutcome:
@@ -226,11 +236,18 @@ def run_eval(
     ) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            prompts = [
-                build_prompt(benchmark.kind, item, sampler.examples_for(item) if sampler else ())
-                for item in batch
-            ]
-            replies = answer(prompts)
+            by_items = getattr(answer, "answer_items", None)  # encoder inputs (10B)
+            if by_items is not None:
+                replies = by_items(batch)
+            else:
+                replies = answer(
+                    [
+                        build_prompt(
+                            benchmark.kind, item, sampler.examples_for(item) if sampler else ()
+                        )
+                        for item in batch
+                    ]
+                )
             if len(replies) != len(batch):
                 raise BiomedAgentError(
                     f"--mode {settings.mode} answered {len(replies)} of {len(batch)} prompts"

@@ -27,6 +27,7 @@ from mcp.server.stdio import stdio_server
 from biomed_agent import __version__
 from biomed_agent.errors import BiomedAgentError, UnknownToolError
 from biomed_agent.interfaces import MCP_DEFAULT_PORT
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings, get_settings
 from biomed_agent.tools import tool_specs
 from biomed_agent.tools.base import ToolSpec, error_payload, to_json
@@ -88,9 +89,16 @@ def call_tool(specs: dict[str, ToolSpec], name: str, arguments: dict[str, Any] |
     return spec.run(arguments or {})
 
 
-def build_server(settings: Settings | None = None) -> Server[Any]:
-    """An MCP server exposing every tool of :func:`biomed_agent.tools.tool_specs`."""
-    specs = {spec.name: spec for spec in tool_specs(settings or get_settings())}
+def build_server(
+    settings: Settings | None = None, *, resources: Resources | None = None
+) -> Server[Any]:
+    """An MCP server exposing every tool of :func:`biomed_agent.tools.tool_specs`.
+
+    The tools share ``resources`` (one store, one HTTP client per service, one ESM
+    model); the caller closes them when the server stops.
+    """
+    settings = settings or (resources.settings if resources else get_settings())
+    specs = {spec.name: spec for spec in tool_specs(settings, resources=resources)}
     listing = [_tool_listing(spec) for spec in specs.values()]
 
     async def list_tools(
@@ -136,17 +144,24 @@ def is_loopback(host: str) -> bool:
 
 async def serve_stdio(settings: Settings | None = None) -> None:
     """Serve over this process's stdin/stdout until the client closes them."""
-    server = build_server(settings)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    with Resources(settings or get_settings()) as resources:
+        server = build_server(resources=resources)
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-def streamable_http_app(settings: Settings | None = None, host: str = "127.0.0.1") -> Starlette:
+def streamable_http_app(
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    *,
+    resources: Resources | None = None,
+) -> Starlette:
     """The ASGI app of the streamable HTTP transport, served at :data:`HTTP_PATH`.
 
     On a loopback ``host`` the SDK turns on DNS-rebinding protection (Host/Origin checks).
     """
-    return build_server(settings).streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
+    server = build_server(settings, resources=resources)
+    return server.streamable_http_app(streamable_http_path=HTTP_PATH, host=host)
 
 
 async def serve_http(
@@ -155,7 +170,7 @@ async def serve_http(
     """Serve streamable HTTP on ``http://host:port/mcp`` until interrupted."""
     import uvicorn
 
-    config = uvicorn.Config(
-        streamable_http_app(settings, host), host=host, port=port, log_level="warning"
-    )
-    await uvicorn.Server(config).serve()
+    with Resources(settings or get_settings()) as resources:
+        app = streamable_http_app(host=host, resources=resources)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        await uvicorn.Server(config).serve()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from biomed_agent.errors import BiomedAgentError, shorten
+from biomed_agent.patterns import citation_line
 
 if TYPE_CHECKING:
     from biomed_agent.agent.api import Answer
@@ -38,11 +39,10 @@ PROMPT = "you> "
 
 def format_sources(answer: Answer) -> list[str]:
     """``[n] title — url`` (or the tool that computed it), one line per citation."""
-    lines = []
-    for citation in answer.citations:
-        where = citation.url or "computed locally"
-        lines.append(f"  [{citation.id}] {citation.title} — {where}")
-    return lines
+    return [
+        "  " + citation_line(citation.id, citation.title, citation.url, citation.tool)
+        for citation in answer.citations
+    ]
 
 
 def format_step(event: dict[str, Any]) -> str | None:

@@ -78,6 +78,7 @@ def init_biomed_model(settings: Settings | None = None) -> BaseChatModel | None:
             base_url=base_url,
             model=model,
             api_key=settings.model_api_key or SecretStr(NO_API_KEY),
+            chat_format=settings.chat_format,
             max_new_tokens=settings.max_new_tokens,
         )
     from biomed_agent.models.chat_model import ChatBioMedGPT
@@ -89,7 +90,8 @@ def init_biomed_model(settings: Settings | None = None) -> BaseChatModel | None:
         load_in_8bit=settings.quantization == "8bit",
         load_in_4bit=settings.quantization == "4bit",
         offload=settings.model_offload,
-        context_window=settings.max_context,
+        context_window=settings.max_context if "max_context" in settings.model_fields_set else None,
+        chat_format=settings.chat_format,
         max_new_tokens=settings.max_new_tokens,
         allow_download=settings.model_download,
     )

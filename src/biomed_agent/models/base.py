@@ -104,7 +104,8 @@ class BioMedChatBase(BaseChatModel):
     """Seed for sampling, so a sampled answer can be reproduced; unused when greedy."""
 
     stop: list[str] | None = None
-    """Extra stop strings; generation always also stops at the next ``###`` turn marker."""
+    """Extra stop strings; with the BioMedGPT chat format generation always also stops at
+    the next ``###`` turn marker (with a tokenizer template, at its end-of-turn token)."""
 
     @property
     @abstractmethod
@@ -187,7 +188,7 @@ class BioMedChatBase(BaseChatModel):
                 f"stop, {', '.join(_PARAM_NAMES)}.",
                 input_name=sorted(options)[0],
             )
-        stops = [*ConversationFormat.biomedgpt().stop_strings, *(self.stop or []), *(stop or [])]
+        stops = [*self._format_stop_strings(), *(self.stop or []), *(stop or [])]
         return GenerationRequest(
             messages=list(messages),
             stop=list(dict.fromkeys(stops)),
@@ -195,8 +196,14 @@ class BioMedChatBase(BaseChatModel):
             params=GenerationParams(**values),
         )
 
+    def _format_stop_strings(self) -> list[str]:
+        """Stop strings of the chat format (BioMedGPT's: the next ``###`` turn marker)."""
+        return ConversationFormat.biomedgpt().stop_strings
+
     def _final(self, request: GenerationRequest, assembler: OutputAssembler) -> _Final:
         rest, parsed = assembler.finish()
+        if request.finish_reason == "length":
+            parsed = parsed.cut_by_budget()  # a force-closed call is never accepted
         finish = parsed.finish_reason if parsed.tool_calls else request.finish_reason or "stop"
         metadata = {
             "model_name": self.model_name,

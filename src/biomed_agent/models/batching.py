@@ -70,6 +70,10 @@ class GenerationJob:
 
     processors: Sequence[LogitsProcessor] = ()
     seed: int | None = None
+    prefix_length: int = 0
+    """Leading ``input_ids`` shared with other calls (system text, tools): their KV cache is
+    reused when the job is decoded alone (:mod:`biomed_agent.models.prefix_cache`)."""
+
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set by the reader when it stops reading: the row ends at the next step."""
 
@@ -196,8 +200,11 @@ def _generate(group: list[GenerationJob]) -> None:
             attention_mask[row, width - len(job.input_ids) :] = 1
         eos = _eos_ids(group[0].config)
         with loaded.lock, torch.inference_mode():
-            if len(group) == 1 and group[0].seed is not None:
-                torch.manual_seed(group[0].seed)
+            extra: dict[str, Any] = {}
+            if len(group) == 1:
+                if group[0].seed is not None:
+                    torch.manual_seed(group[0].seed)
+                extra = _cached_prefix(group[0])
             loaded.model.generate(  # type: ignore[operator]
                 input_ids=input_ids.to(loaded.device),
                 attention_mask=attention_mask.to(loaded.device),
@@ -205,6 +212,7 @@ def _generate(group: list[GenerationJob]) -> None:
                 logits_processor=list(group[0].processors) if len(group) == 1 else [],
                 stopping_criteria=StoppingCriteriaList([RowStop(group)]),
                 streamer=RowStreamer(group, width, eos),
+                **extra,
             )
     except BaseException as exc:  # handed to each reader, raised in its thread
         for job in group:
@@ -212,6 +220,16 @@ def _generate(group: list[GenerationJob]) -> None:
         return
     for job in group:
         job.finish()
+
+
+def _cached_prefix(job: GenerationJob) -> dict[str, Any]:
+    """``generate`` keyword arguments reusing the job's prefix KV cache, if it has one."""
+    from biomed_agent.models.prefix_cache import MIN_PREFIX_TOKENS, cache_kwarg, prefix_cache_for
+
+    if job.prefix_length < MIN_PREFIX_TOKENS:
+        return {}
+    past = prefix_cache_for(job.loaded).past_for(job.input_ids[: job.prefix_length])
+    return {cache_kwarg(job.loaded.model): past}
 
 
 def _eos_ids(config: GenerationConfig) -> frozenset[int]:

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
 
 from biomed_agent.errors import BiomedAgentError, ModelLoadError
 from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
-from biomed_agent.models.chat_format import render_prompt
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
+from biomed_agent.models.local_prompt import (
+    build_prompt,
+    chat_format_for,
+    context_window_for,
+    stop_ids,
+)
+from biomed_agent.models.template_format import ChatFormatName
 from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE
 
 __all__ = ["ChatBioMedGPT"]
@@ -44,10 +50,11 @@ class ChatBioMedGPT(BioMedChatBase):
     """
 
     model: str = "PharMolix/BioMedGPT-LM-7B"
-    """Hub id (read from the local Hugging Face cache) or a local checkpoint directory."""
+    """Hub id (read from the local Hugging Face cache), a local checkpoint directory, or a
+    GGUF file (``*.gguf``; dequantized on load, needs the ``gguf`` package)."""
 
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    """Weight dtype; ``auto`` is bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."""
+    """Weight dtype; ``auto`` is fp16 on GPUs, fp32 on CPU (:mod:`biomed_agent.devices`)."""
 
     device_map: str = "auto"
     """Placement: ``auto`` (all visible GPUs, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
@@ -61,8 +68,16 @@ class ChatBioMedGPT(BioMedChatBase):
     offload: bool = False
     """Let layers that do not fit on the GPU live on CPU/disk (slower, but loads)."""
 
-    context_window: int = Field(default=4096, ge=64)
-    """Tokens the model attends to (prompt + answer); 4,096 for BioMedGPT-LM-7B."""
+    context_window: int | None = Field(default=None, ge=64)
+    """Tokens the model attends to (prompt + answer); ``None`` reads it from the checkpoint
+    (BioMedGPT-LM-7B: 2,048, its training length; otherwise the config's
+    ``max_position_embeddings``). A value is capped at what the checkpoint supports."""
+
+    chat_format: Literal["auto", "biomedgpt", "tokenizer"] = "auto"
+    """How messages become a prompt: ``biomedgpt`` (OpenBioMed's ``### Human:`` turns),
+    ``tokenizer`` (the checkpoint's own chat template, stopping at its end-of-turn token),
+    or ``auto``: BioMedGPT checkpoints and tokenizers without a template get ``biomedgpt``,
+    every other checkpoint its own template."""
 
     allow_download: bool = False
     """Download missing weights from the hub (13 GB for BioMedGPT-LM-7B); off by default."""
@@ -71,6 +86,10 @@ class ChatBioMedGPT(BioMedChatBase):
     """Most requests decoded together in one left-padded ``generate`` call (``batch`` and
     concurrent calls); 1 decodes one request at a time. Larger batches need more memory
     for the KV cache (about 0.5 GB per 1,000 tokens per sequence for 7B in fp16)."""
+
+    prefix_cache: bool = True
+    """Keep the KV cache of the system text and tool catalogue and reuse it in later calls
+    that start with them (calls decoded alone); only the new tokens are encoded."""
 
     _loaded: LoadedModel | None = PrivateAttr(default=None)
 
@@ -109,22 +128,37 @@ class ChatBioMedGPT(BioMedChatBase):
             self._loaded = load_model(self.load_spec)
         return self._loaded
 
+    def _format_stop_strings(self) -> list[str]:
+        if self.chat_format == "tokenizer":
+            return []  # the template's end-of-turn token ends the answer
+        if self.chat_format == "auto" and self.resolved_chat_format() == "tokenizer":
+            return []
+        return super()._format_stop_strings()
+
+    def resolved_chat_format(self) -> ChatFormatName:
+        """The chat format in use (``auto`` resolved from the checkpoint; loads the model)."""
+        return chat_format_for(self.loaded(), self.chat_format)
+
+    def resolved_context_window(self) -> int:
+        """The context window in use (the setting capped at the checkpoint's; loads the model)."""
+        return context_window_for(self.loaded(), self.context_window)
+
     def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         from biomed_agent.models.batching import GenerationJob, scheduler_for
         from biomed_agent.models.decoding import PieceStreamer, make_constrained_decoding
 
         loaded = self.loaded()
-        tokenizer = loaded.tokenizer
         params = request.params
         extra = CLOSING_ALLOWANCE if request.mode is not None else 0
-        window = min(self.context_window, loaded.context_limit or self.context_window)
-        prompt = render_prompt(
-            request.messages,
-            mode=request.mode,
-            count_tokens=lambda text: len(tokenizer(text).input_ids),
-            max_prompt_tokens=window - params.max_new_tokens - extra,
+        chat_format = self.resolved_chat_format()
+        prompt = build_prompt(
+            loaded,
+            request,
+            chat_format=chat_format,
+            window=self.resolved_context_window(),
+            reserved=params.max_new_tokens + extra,
         )
-        input_ids: list[int] = tokenizer(prompt.text).input_ids
+        input_ids = prompt.input_ids
         processors = []
         if request.mode is not None:
             processors.append(
@@ -135,15 +169,18 @@ class ChatBioMedGPT(BioMedChatBase):
                     closing_after=params.max_new_tokens,
                 )
             )
+        config = _generation_config(loaded, params, max_tokens=params.max_new_tokens + extra)
+        config.eos_token_id = stop_ids(loaded, chat_format) or config.eos_token_id
         job = GenerationJob(
             loaded=loaded,
             input_ids=input_ids,
-            config=_generation_config(loaded, params, max_tokens=params.max_new_tokens + extra),
-            streamer=PieceStreamer(tokenizer, request.stop, request.mode),
+            config=config,
+            streamer=PieceStreamer(loaded.tokenizer, request.stop, request.mode),
             shareable=self._shareable(request),
             max_batch=self.max_batch_size,
             processors=processors,
             seed=params.seed,
+            prefix_length=prompt.prefix_length if self.prefix_cache else 0,
         )
         scheduler_for(loaded).submit(job)
         try:
@@ -154,7 +191,11 @@ class ChatBioMedGPT(BioMedChatBase):
         if job.error is not None:
             raise _translate(job.error, self.model)
         request.set_usage(len(input_ids), job.output_tokens)
-        if job.output_tokens >= params.max_new_tokens and not job.streamer.stop_hit:
+        if request.mode is not None:
+            # A call still open at max_new_tokens was force-closed (decoding's closing mode).
+            if job.output_tokens > params.max_new_tokens:
+                request.finish_reason = "length"
+        elif job.output_tokens >= params.max_new_tokens and not job.streamer.stop_hit:
             request.finish_reason = "length"
 
     def _shareable(self, request: GenerationRequest) -> bool:

@@ -3,11 +3,13 @@
 :func:`load_model` is the only place that calls ``from_pretrained`` for chat
 models. It
 
-- accepts a local directory or a hub id; a hub id is only read from the local
+- accepts a local directory, a GGUF file (``*.gguf``, dequantized by transformers;
+  needs the ``gguf`` package) or a hub id; a hub id is only read from the local
   Hugging Face cache unless downloading is allowed and the hub is not offline
   (``HF_HUB_OFFLINE``), so nothing large downloads behind the user's back;
-- resolves ``dtype`` (``auto``: bf16 on GPUs that support it, fp16 on other GPUs,
-  fp32 on CPU) and ``device_map`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``);
+- resolves ``dtype`` (``auto``: fp16 on GPUs, fp32 on CPU -- one rule for every local
+  model, :mod:`biomed_agent.devices`) and ``device_map`` (``auto``, ``cpu``, ``cuda``,
+  ``cuda:N``);
 - optionally quantizes to 8 or 4 bit with bitsandbytes (CUDA only) and offloads
   layers that do not fit to CPU/disk;
 - keeps ONE process-wide cache keyed by :class:`LoadSpec`, so every chat model
@@ -30,10 +32,13 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["LoadSpec", "LoadedModel", "clear_model_cache", "load_model"]
+__all__ = ["TRAINED_CONTEXT", "LoadSpec", "LoadedModel", "clear_model_cache", "load_model"]
 
 Dtype = Literal["auto", "bf16", "fp16", "fp32"]
 Quantization = Literal["none", "8bit", "4bit"]
+
+TRAINED_CONTEXT = {"biomedgpt-lm-7b": 2048}
+"""Context length a checkpoint was trained at, where its config overstates it (by name)."""
 
 _GET_WEIGHTS = (
     "Download the weights once on a machine with internet, e.g. "
@@ -79,9 +84,20 @@ class LoadedModel:
 
     @property
     def context_limit(self) -> int | None:
-        """Longest sequence the model's position embeddings support, if the config says."""
-        limit = getattr(self.model.config, "max_position_embeddings", None)
-        return int(limit) if limit else None
+        """Longest sequence the checkpoint supports, if known.
+
+        The training length of a known checkpoint (BioMedGPT-LM-7B: 2,048, per its model
+        card, although its Llama-2 config allows 4,096), else the config's
+        ``max_position_embeddings``, capped by the tokenizer's ``model_max_length``.
+        """
+        names = f"{self.spec.model} {getattr(self.model.config, '_name_or_path', '')}".lower()
+        for marker, trained in TRAINED_CONTEXT.items():
+            if marker in names:
+                return trained
+        limits = [getattr(self.model.config, "max_position_embeddings", None)]
+        limits.append(getattr(self.tokenizer, "model_max_length", None))
+        known = [int(n) for n in limits if isinstance(n, int) and 0 < n < 10_000_000]
+        return min(known) if known else None
 
 
 _CACHE: dict[LoadSpec, LoadedModel] = {}
@@ -106,6 +122,8 @@ def clear_model_cache() -> None:
 
 def _load(spec: LoadSpec) -> LoadedModel:
     source = _resolve_source(spec)
+    import pickle
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -121,9 +139,13 @@ def _load(spec: LoadSpec) -> LoadedModel:
     if spec.offload_dir is not None:
         Path(spec.offload_dir).mkdir(parents=True, exist_ok=True)
         kwargs["offload_folder"] = spec.offload_dir
+    source, gguf_file = _split_gguf(source)
+    if gguf_file is not None:
+        _require_gguf(spec.model)
+        kwargs["gguf_file"] = gguf_file
     try:
         tokenizer = AutoTokenizer.from_pretrained(
-            source, local_files_only=kwargs["local_files_only"]
+            source, local_files_only=kwargs["local_files_only"], gguf_file=gguf_file
         )
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (torch.OutOfMemoryError, MemoryError) as exc:
@@ -133,10 +155,18 @@ def _load(spec: LoadSpec) -> LoadedModel:
             "(BIOMED_MODEL_OFFLOAD=1), use fp16/bf16, or use a larger GPU.",
             input_name="model",
         ) from exc
-    except (OSError, ValueError, KeyError) as exc:
+    except pickle.UnpicklingError as exc:  # a .bin that weights-only loading refuses
+        raise ModelLoadError(
+            f"Refused to load {spec.model!r}: its pickled weights hold objects other than "
+            "tensors, which could run code when read. Use a safetensors checkpoint from a "
+            "source you trust; do not load this file with weights_only=False.",
+            input_name="model",
+        ) from exc
+    except (OSError, ValueError, KeyError, EOFError) as exc:
         raise ModelLoadError(
             f"Cannot load {spec.model!r} as a causal language model: {exc}. It must be a "
-            "transformers checkpoint directory (config.json, tokenizer files and weights). "
+            "transformers checkpoint directory (config.json, tokenizer files and weights) "
+            "or a GGUF file of an architecture transformers reads. "
             + _GET_WEIGHTS.format(model=spec.model),
             input_name="model",
         ) from exc
@@ -153,6 +183,14 @@ def _looks_like_path(model: str) -> bool:
 def _resolve_source(spec: LoadSpec) -> str:
     """A local directory to load from, or the hub id when it may be read from cache/hub."""
     path = Path(spec.model).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ModelLoadError(
+                f"GGUF file {str(path)!r} does not exist: point the model setting at an "
+                "existing *.gguf file, or at a transformers checkpoint directory.",
+                input_name="model",
+            )
+        return str(path)
     if path.exists() or _looks_like_path(spec.model):
         if not path.is_dir():
             raise ModelLoadError(
@@ -182,6 +220,25 @@ def _resolve_source(spec: LoadSpec) -> str:
             input_name="model",
         )
     return spec.model
+
+
+def _split_gguf(source: str) -> tuple[str, str | None]:
+    """``(directory, file name)`` for a GGUF file, else ``(source, None)``."""
+    path = Path(source)
+    if path.suffix.lower() == ".gguf":
+        return str(path.parent), path.name
+    return source, None
+
+
+def _require_gguf(model: str) -> None:
+    try:
+        import gguf  # noqa: F401
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"Loading the GGUF file {model!r} needs the gguf package: `pip install gguf` "
+            "(or convert it once to a transformers directory).",
+            input_name="model",
+        ) from exc
 
 
 def _may_download(spec: LoadSpec) -> bool:
@@ -217,13 +274,9 @@ def _resolve_device_map(spec: LoadSpec, has_cuda: bool) -> str:
 
 
 def _resolve_dtype(dtype: Dtype, device_map: str, has_cuda: bool) -> torch.dtype:
-    import torch
+    from biomed_agent.devices import resolve_dtype
 
-    if dtype != "auto":
-        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
-    if device_map == "cpu" or not has_cuda:
-        return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return resolve_dtype(dtype, "cpu" if device_map == "cpu" or not has_cuda else "cuda")
 
 
 def _quantization_config(spec: LoadSpec, has_cuda: bool, compute_dtype: torch.dtype) -> Any:

@@ -5,7 +5,9 @@ Selected with ``BIOMED_MODEL=openai:<base_url>/<model>``, e.g.
 :class:`~biomed_agent.models.chat_model.ChatBioMedGPT` (same fields, same
 output handling, same tool-call protocol) but generation runs on the server:
 
-- messages go to ``/v1/chat/completions``; tools are offered in the system text
+- messages go to ``/v1/chat/completions`` (``chat_format``: BioMedGPT turns for the
+  packaged template, or plain roles for the served model's own template); tools are
+  offered in the system text
   and tool results are sent as data, exactly as locally (the server does not
   need a tool parser, and the ``tools`` request field is not used). Serve the
   model with the packaged chat template
@@ -37,6 +39,7 @@ from biomed_agent.models.chat_format import (
     message_text,
     system_text,
 )
+from biomed_agent.models.template_format import ChatFormatName, template_messages
 from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, build_grammar, tool_call_schema
 
 __all__ = ["NO_API_KEY", "ChatBioMedGPTRemote"]
@@ -69,6 +72,12 @@ class ChatBioMedGPTRemote(BioMedChatBase):
     """How guided decoding is requested: vLLM >= 0.10 ``structured_outputs``, or the older
     ``guided_json`` / ``guided_grammar`` fields."""
 
+    chat_format: Literal["auto", "biomedgpt", "tokenizer"] = "auto"
+    """How the server should see the conversation: ``biomedgpt`` (serve it with the packaged
+    ``### Human:`` template; ``###`` stops generation), ``tokenizer`` (plain role messages for
+    the served model's own template, which ends the turn), or ``auto``: ``biomedgpt`` when the
+    served model's name contains "biomedgpt", else ``tokenizer``."""
+
     _client: Any = PrivateAttr(default=None)
     _async_client: Any = PrivateAttr(default=None)
 
@@ -89,14 +98,32 @@ class ChatBioMedGPTRemote(BioMedChatBase):
         """The served model name."""
         return self.model
 
+    @property
+    def resolved_chat_format(self) -> ChatFormatName:
+        """``chat_format`` with ``auto`` resolved from the served model's name."""
+        if self.chat_format != "auto":
+            return self.chat_format
+        return "biomedgpt" if "biomedgpt" in self.model.lower() else "tokenizer"
+
+    def _format_stop_strings(self) -> list[str]:
+        if self.resolved_chat_format == "tokenizer":
+            return []  # the server's template ends the turn with its own token
+        return super()._format_stop_strings()
+
     def request_payload(self, request: GenerationRequest) -> dict[str, Any]:
         """The ``/v1/chat/completions`` body for ``request`` (streaming, with usage)."""
-        fmt = ConversationFormat.biomedgpt()
-        messages = [{"role": "system", "content": system_text(request.messages, request.mode, fmt)}]
-        for message in request.messages:
-            if not is_system(message):
-                role, text = message_text(message)
-                messages.append({"role": role, "content": fmt.neutralize(text)})
+        if self.resolved_chat_format == "tokenizer":
+            system, turns = template_messages(request.messages, request.mode)
+            messages: list[dict[str, str]] = [system] if system else []
+            messages += [entry for turn in turns for entry in turn]
+        else:
+            fmt = ConversationFormat.biomedgpt()
+            system_content = system_text(request.messages, request.mode, fmt)
+            messages = [{"role": "system", "content": system_content}]
+            for message in request.messages:
+                if not is_system(message):
+                    role, text = message_text(message)
+                    messages.append({"role": role, "content": fmt.neutralize(text)})
         params = request.params
         extra_body: dict[str, Any] = {"repetition_penalty": params.repetition_penalty}
         max_tokens = params.max_new_tokens

@@ -191,6 +191,28 @@ class ParsedOutput:
         """``tool_calls`` when a valid call was emitted, else ``stop``."""
         return "tool_calls" if self.tool_calls else "stop"
 
+    def cut_by_budget(self) -> ParsedOutput:
+        """This output when generation ran out of tokens: no call counts as accepted.
+
+        A call closed by the forced-closing mode (see ``decoding``) parses and validates,
+        but its strings were cut short; it becomes an invalid call with the reason.
+        """
+        if not self.tool_calls:
+            return self
+        cut = [
+            make_invalid_tool_call(
+                name=call["name"],
+                args=json.dumps(call["args"], ensure_ascii=False),
+                id=call["id"],
+                error="the tool call was cut short by the token budget and force-closed; "
+                "raise max_new_tokens",
+            )
+            for call in self.tool_calls
+        ]
+        return ParsedOutput(
+            content=self.content, invalid_tool_calls=[*self.invalid_tool_calls, *cut]
+        )
+
 
 def is_tool_call_text(text: str, mode: ToolMode | None) -> bool:
     """Whether ``text`` (the output so far, leading whitespace stripped) is a tool call."""

@@ -24,6 +24,7 @@ __all__ = [
     "DrugLikeness",
     "MoleculeProfile",
     "RuleReport",
+    "Verdict",
     "Violation",
     "describe_violations",
     "drug_likeness",
@@ -32,6 +33,7 @@ __all__ = [
     "profile_many",
     "summarise",
     "veber",
+    "verdict",
 ]
 
 # (property, upper limit): Lipinski et al., Adv. Drug Deliv. Rev. 23 (1997) 3-25,
@@ -129,6 +131,45 @@ def drug_likeness(value: MolLike, properties: MoleculeProperties | None = None) 
     bits = pattern_bits(mol)
     props = properties if properties is not None else compute_properties(mol, screen_bits=bits)
     return _report(mol, props, bits)
+
+
+QED_UNATTRACTIVE = 0.35
+"""Below this QED a compound is scored unattractive (Bickerton et al., Nat. Chem. 4 (2012)
+90-98: mean QED of chemists' 'unattractive' picks 0.34, of oral drugs 0.49)."""
+SA_HARD = 6.0
+"""Above this SA score synthesis is hard (Ertl & Schuffenhauer, J. Cheminf. 1 (2009) 8:
+1 easy .. 10 very hard; most catalogue compounds score 2-4)."""
+
+
+class Verdict(TypedDict):
+    """The overall drug-likeness call and every reason that shaped it."""
+
+    label: str
+    """``drug-like``, ``borderline`` or ``not drug-like``."""
+    reasons: list[str]
+
+
+def verdict(report: DrugLikeness) -> Verdict:
+    """One call weighing the rule sets, PAINS, QED and SA score together.
+
+    ``not drug-like`` when Lipinski (more than one violation) or Veber fails;
+    ``borderline`` when the rules pass but a PAINS alert fires, QED is below
+    :data:`QED_UNATTRACTIVE` or SA score is above :data:`SA_HARD`; else ``drug-like``.
+    """
+    reasons: list[str] = []
+    if not report["lipinski"]["passes"]:
+        reasons.append(f"fails Lipinski ({describe_violations(report['lipinski'])})")
+    if not report["veber"]["passes"]:
+        reasons.append(f"fails Veber ({describe_violations(report['veber'])})")
+    if reasons:
+        return {"label": "not drug-like", "reasons": reasons}
+    if report["alerts"]["pains"]:
+        reasons.append(f"PAINS alert {', '.join(report['alerts']['pains'])}")
+    if report["qed"] < QED_UNATTRACTIVE:
+        reasons.append(f"QED {report['qed']:.2f} < {QED_UNATTRACTIVE}")
+    if report["sa_score"] > SA_HARD:
+        reasons.append(f"SA score {report['sa_score']:.2f} > {SA_HARD:g}")
+    return {"label": "borderline" if reasons else "drug-like", "reasons": reasons}
 
 
 def describe_violations(result: RuleReport) -> str:

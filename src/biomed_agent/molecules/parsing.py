@@ -16,9 +16,11 @@ from typing import Literal, TypeAlias
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 
+from biomed_agent import deadlines
 from biomed_agent.errors import InvalidMoleculeError, shorten
 
 __all__ = [
+    "MAX_ATOMS",
     "MAX_LINE_NOTATION_LENGTH",
     "MAX_MOLBLOCK_LENGTH",
     "InputFormat",
@@ -42,7 +44,12 @@ MAX_LINE_NOTATION_LENGTH = 5_000
 under 500 characters; large peptides stay under this, runaway strings do not."""
 
 MAX_MOLBLOCK_LENGTH = 1_000_000
-"""Longest molblock accepted (about 12,000 atoms)."""
+"""Longest molblock accepted (about 12,000 atoms; :data:`MAX_ATOMS` applies after parsing)."""
+
+MAX_ATOMS = 1_000
+"""Most heavy atoms in one molecule. The largest peptide drugs (insulin glargine: about
+420 heavy atoms) stay well under it; descriptor work on a 1,000-atom molecule takes
+under 0.1 s (docs/security.md), while a 5,000-atom chain would keep a tool busy."""
 
 
 @contextmanager
@@ -137,13 +144,15 @@ def to_mol(value: MolLike, *, input_format: InputFormat = "auto") -> Chem.Mol:
     removed); an RDKit ``Mol`` is returned unchanged.
 
     Raises:
-        InvalidMoleculeError: empty/whitespace text, text over the length limits,
-            syntax errors, valence or aromaticity errors; the message names the input.
+        InvalidMoleculeError: empty/whitespace text, text over the length limits, more
+            than :data:`MAX_ATOMS` heavy atoms, syntax errors, valence or aromaticity
+            errors; the message names the input.
     """
+    deadlines.check("molecule parsing")  # loops over molecules stop at the call's deadline
     if isinstance(value, Chem.Mol):
         if value.GetNumAtoms() == 0:
             raise InvalidMoleculeError("the RDKit Mol has no atoms", input_name="Mol")
-        return value
+        return _check_size(value, "the RDKit Mol")
     text, kind = _checked_text(value, input_format)
     with quiet_rdkit():
         mol = _READERS[kind](text)
@@ -155,6 +164,19 @@ def to_mol(value: MolLike, *, input_format: InputFormat = "auto") -> Chem.Mol:
     if mol.GetNumAtoms() == 0:
         raise InvalidMoleculeError(
             f"{_NOTATION[kind]} {shorten(text)} has no atoms", input_name=shorten(text)
+        )
+    return _check_size(mol, f"{_NOTATION[kind]} {shorten(text)}")
+
+
+def _check_size(mol: Chem.Mol, shown: str) -> Chem.Mol:
+    """``mol`` if it has at most :data:`MAX_ATOMS` heavy atoms; a clear error otherwise."""
+    heavy = mol.GetNumHeavyAtoms()
+    if heavy > MAX_ATOMS:
+        raise InvalidMoleculeError(
+            f"{shown} has {heavy:,} heavy atoms, over the {MAX_ATOMS:,}-atom limit for one "
+            "molecule; the molecule tools are for small molecules and peptides (use the "
+            "protein tools for a protein sequence)",
+            input_name=shown if len(shown) < 100 else "molecule",
         )
     return mol
 

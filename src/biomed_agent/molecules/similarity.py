@@ -1,12 +1,22 @@
 """Morgan fingerprints and one-vs-many Tanimoto search with top-k.
 
 Fingerprints come from ``rdFingerprintGenerator`` (one cached generator per
-radius/size); scoring uses ``BulkTanimotoSimilarity``, so searching precomputed
-fingerprints of 10,000 molecules takes about a millisecond.
+radius/size); scoring uses ``BulkTanimotoSimilarity`` and the top ``k`` come from
+``np.argpartition`` (no full sort), so searching precomputed fingerprints of
+10,000 molecules takes a few milliseconds.
+
+:func:`similarity_search` remembers the fingerprints of recent candidate lists,
+keyed by a SHA-256 of the list's text (and radius, size, ``on_error``), in an LRU
+holding at most :data:`CACHE_MAX_FINGERPRINTS` fingerprints (about 3 MB per
+10,000): asking about the same library again costs only the scoring. Lists
+holding RDKit ``Mol`` objects are not cached (they have no cheap content key).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TypedDict
@@ -21,9 +31,11 @@ from biomed_agent.molecules.batch import OnError, parallel_map
 from biomed_agent.molecules.parsing import MolLike, as_text, to_mol
 
 __all__ = [
+    "CACHE_MAX_FINGERPRINTS",
     "DEFAULT_FP_SIZE",
     "DEFAULT_RADIUS",
     "SimilarityHit",
+    "clear_fingerprint_cache",
     "similarity_search",
     "tanimoto_top_k",
     "to_fingerprint",
@@ -33,6 +45,12 @@ __all__ = [
 DEFAULT_RADIUS = 2
 """Morgan radius 2 (ECFP4-like), the usual choice for similarity search."""
 DEFAULT_FP_SIZE = 2048
+CACHE_MAX_FINGERPRINTS = 200_000
+"""Most candidate fingerprints kept across calls (oldest lists are dropped first)."""
+
+_Kept = tuple[list[int], list[ExplicitBitVect]]
+_CACHE: OrderedDict[tuple[str, int, int, str], _Kept] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 class SimilarityHit(TypedDict):
@@ -110,8 +128,50 @@ def tanimoto_top_k(
     if not fingerprints:
         return []
     scores = np.asarray(DataStructs.BulkTanimotoSimilarity(query, fingerprints))
-    order = np.argsort(-scores, kind="stable")[:k]
-    return [(int(i), float(scores[i])) for i in order]
+    return [(int(i), float(scores[i])) for i in _top_k_order(scores, k)]
+
+
+def _top_k_order(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, ties in input order (no full sort)."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    threshold = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th highest
+    above = np.flatnonzero(scores > threshold)
+    tied = np.flatnonzero(scores == threshold)[: k - len(above)]
+    chosen = np.concatenate([above, tied])
+    return chosen[np.lexsort((chosen, -scores[chosen]))]
+
+
+def _candidate_fingerprints(
+    candidates: Sequence[MolLike], radius: int, fp_size: int, on_error: OnError
+) -> _Kept:
+    """(input index, fingerprint) of every usable candidate, from the LRU when the same
+    list of texts was fingerprinted before."""
+    key = None
+    if all(isinstance(c, str) for c in candidates):
+        digest = hashlib.sha256("\0".join(candidates).encode()).hexdigest()
+        key = (f"{len(candidates)}:{digest}", radius, fp_size, on_error)
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+    fps = parallel_map(
+        _SizedFingerprint(radius, fp_size), candidates, on_error=on_error, label="candidate"
+    )
+    indices = [index for index, fp in enumerate(fps) if fp is not None]
+    kept: _Kept = (indices, [fps[index] for index in indices])  # type: ignore[misc]
+    if key is not None and len(candidates) <= CACHE_MAX_FINGERPRINTS:
+        with _CACHE_LOCK:
+            _CACHE[key] = kept
+            while sum(len(value[1]) for value in _CACHE.values()) > CACHE_MAX_FINGERPRINTS:
+                _CACHE.popitem(last=False)
+    return kept
+
+
+def clear_fingerprint_cache() -> None:
+    """Forget cached candidate fingerprints (benchmarks time the cold path with it)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def similarity_search(
@@ -135,15 +195,12 @@ def similarity_search(
     """
     _check_k(k)
     query_fp = to_fingerprint(query, radius=radius, fp_size=fp_size)
-    fps = parallel_map(
-        _SizedFingerprint(radius, fp_size), candidates, on_error=on_error, label="candidate"
-    )
-    kept = [(index, fp) for index, fp in enumerate(fps) if fp is not None]
-    ranked = tanimoto_top_k(query_fp, [fp for _, fp in kept], k)
+    indices, fps = _candidate_fingerprints(candidates, radius, fp_size, on_error)
+    ranked = tanimoto_top_k(query_fp, fps, k)
     return [
         {
-            "index": kept[pos][0],
-            "smiles": as_text(candidates[kept[pos][0]]),
+            "index": indices[pos],
+            "smiles": as_text(candidates[indices[pos]]),
             "similarity": round(score, 4),
         }
         for pos, score in ranked

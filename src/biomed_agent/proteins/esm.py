@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import threading
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from biomed_agent.errors import ConfigurationError, InvalidQueryError, ModelLoadError, shorten
-from biomed_agent.proteins.batching import plan_batches
+from biomed_agent.errors import InvalidQueryError, ModelLoadError, shorten
+from biomed_agent.proteins.batching import BatchTuner
 from biomed_agent.proteins.sequences import ESM_PAD
 
 if TYPE_CHECKING:
@@ -136,30 +137,17 @@ def resolve_checkpoint(model: str) -> tuple[str, Path]:
 
 
 def resolve_device(setting: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; an unavailable GPU is a :class:`ModelLoadError`."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(setting)
-    except RuntimeError as exc:
-        raise ConfigurationError(
-            f"BIOMED_DEVICE={setting!r} is not a device; use auto, cpu, cuda or cuda:N.",
-            input_name="device",
-        ) from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(
-            f"BIOMED_DEVICE={setting!r} asks for a GPU but torch sees no CUDA device; "
-            "set BIOMED_DEVICE=cpu (or auto).",
-            input_name="device",
-        )
-    return device
+    """``auto`` -> CUDA when present, else CPU (:func:`biomed_agent.devices.resolve_device`)."""
+    from biomed_agent.devices import resolve_device as shared
+
+    return shared(setting)
 
 
 def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
-    """``auto`` -> fp32 on CPU, fp16 on GPU (see the module docstring for why not bf16)."""
-    if setting == "auto":
-        return torch.float32 if device.type == "cpu" else torch.float16
-    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[setting]
+    """``auto`` -> fp32 on CPU, fp16 on GPU: the one rule of :mod:`biomed_agent.devices`."""
+    from biomed_agent.devices import resolve_dtype as shared
+
+    return shared(setting, device.type)
 
 
 class EsmModel:
@@ -188,6 +176,8 @@ class EsmModel:
         self.num_layers: int = module.num_layers  # type: ignore[assignment]
         self.embed_dim: int = module.embed_dim  # type: ignore[assignment]
         self.max_residues = ESM2_MAX_RESIDUES
+        self.tuner = BatchTuner()
+        """Measured cost per batch size (see :mod:`biomed_agent.proteins.batching`)."""
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -217,24 +207,32 @@ class EsmModel:
         layer: int | None = None,
         log_probs: bool = False,
     ) -> list[np.ndarray]:
-        """Run token rows in token-budget batches; per row, its ``(tokens, dim)`` float32
-        representation at ``layer`` or, with ``log_probs``, its ``(tokens, vocab)``
-        log-probabilities. Results come back in the order of ``rows``."""
+        """Run token rows in batches of measured size (at most ``token_budget`` padded
+        tokens each); per row, its ``(tokens, dim)`` float32 representation at ``layer``
+        or, with ``log_probs``, its ``(tokens, vocab)`` log-probabilities. Results come
+        back in the order of ``rows``."""
         layer_index = self.layer_index(layer)
         results: list[np.ndarray] = [np.empty(0)] * len(rows)
-        for batch in plan_batches([len(row) for row in rows], token_budget):
+
+        def forward(batch: list[int]) -> None:
             tokens = torch.full((len(batch), len(rows[batch[0]])), ESM_PAD, dtype=torch.long)
             for slot, index in enumerate(batch):
                 tokens[slot, : len(rows[index])] = torch.as_tensor(rows[index])
-            with self._lock, torch.inference_mode():
+            with torch.inference_mode():
                 output = self.module(tokens.to(self.device), repr_layers=[layer_index])
                 selected = output["logits"] if log_probs else output["representations"][layer_index]
                 values = selected.float()
                 if log_probs:
                     values = torch.log_softmax(values, dim=-1)
-                array = values.cpu().numpy()
+                array = values.cpu().numpy()  # waits for the device: the timing is complete
             for slot, index in enumerate(batch):
                 results[index] = array[slot, : len(rows[index])].copy()
+
+        context = f"{self.device}:{self.dtype}:{torch.get_num_threads()}:{log_probs}"
+        with self._lock:
+            self.tuner.run(
+                [len(row) for row in rows], token_budget, context, forward, time.perf_counter
+            )
         return results
 
 

@@ -58,7 +58,7 @@ class Mutation:
 
 def parse_mutations(notation: str | Sequence[str], *, name: str = "mutations") -> list[Mutation]:
     """Parse one variant (one or more substitutions) into mutations, in the given order."""
-    parts = [notation] if isinstance(notation, str) else list(notation)
+    parts = list(notation) if isinstance(notation, list | tuple) else [notation]
     tokens = [token for part in parts for token in _split(part, name=name)]
     if not tokens:
         raise InvalidMutationError(

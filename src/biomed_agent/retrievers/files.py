@@ -9,12 +9,14 @@ a ``file://`` ``url`` and, for PDFs, the 1-based ``page`` for citations.
 
 A file that cannot be used (missing, unsupported type, encrypted, corrupt, no
 text) becomes an :class:`UnreadableFileError` in :attr:`LoadedFiles.failures`;
-the other files still load.
+the other files still load. A directory is never left: symbolic links that resolve
+outside it are refused and listed in the failures.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,22 +145,49 @@ def load_file(path: Path) -> list[Document]:
     return _pdf_documents(path) if suffix == ".pdf" else _text_documents(path)
 
 
-def _expand(path: Path) -> list[Path]:
-    """A directory's supported files (recursively, sorted), or the path itself."""
+def _expand(path: Path, escapes: list[FileFailure]) -> list[Path]:
+    """A directory's supported files (recursively, sorted), or the path itself.
+
+    Nothing outside the directory is read: symbolic links (to files or directories) are
+    resolved and those leading out of it are refused, each recorded in ``escapes``.
+    """
     if not path.is_dir():
         return [path]
-    return sorted(
-        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    root = path.resolve()
+    found = []
+    for folder, dirs, files in os.walk(path, followlinks=False):
+        for name in sorted(dirs):  # a linked directory is not walked: check where it goes
+            link = Path(folder, name)
+            if link.is_symlink() and not link.resolve().is_relative_to(root):
+                escapes.append(FileFailure(str(link), _escape(link, path)))
+        for name in files:
+            candidate = Path(folder, name)
+            if candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not candidate.resolve().is_relative_to(root):
+                escapes.append(FileFailure(str(candidate), _escape(candidate, path)))
+            elif candidate.is_file():
+                found.append(candidate)
+    return sorted(found)
+
+
+def _escape(path: Path, directory: Path) -> UnreadableFileError:
+    return _unreadable(
+        path,
+        f"it is a link to {str(path.resolve())!r}, outside {str(directory)!r}; only files "
+        "inside the directory are ingested (give that file explicitly to ingest it)",
     )
 
 
 def load_files(paths: Iterable[str | Path]) -> LoadedFiles:
-    """Load every path (directories recursed); failures are collected, not raised."""
+    """Load every path (directories recursed, never left); failures are collected, not raised."""
     loaded = LoadedFiles()
     seen: set[Path] = set()
     for given in paths:
-        found = _expand(Path(given).expanduser())
-        if not found:
+        escapes: list[FileFailure] = []
+        found = _expand(Path(given).expanduser(), escapes)
+        loaded.failures.extend(escapes)
+        if not found and not escapes:
             problem = f"the directory holds no {', '.join(SUPPORTED_SUFFIXES)} files"
             loaded.failures.append(FileFailure(str(given), _unreadable(Path(given), problem)))
         for path in found:

@@ -7,22 +7,28 @@ when they stay under the configured base URL.
 
 Layers, outermost first::
 
-    ServiceSession.get/post ── retries, backoff + jitter, Retry-After, error mapping
-      └─ requests_cache.CachedSession ── persistent SQLite cache (GET and POST),
-         │                                offline mode reads it directly
-         └─ _PoliteAdapter ── per-host rate limiter, counts network requests
-              └─ urllib3 ── timeouts always on
+    ServiceSession.get/post ── deadline, retries, backoff + jitter, Retry-After, errors
+      ├─ cache (retrievers.cache) ── JSON rows in SQLite; read first, written only after
+      │                              the answer passed its endpoint's shape check
+      └─ _PoliteAdapter ── per-host rate limiter, counts network requests
+           └─ urllib3 ── timeouts always on, bodies streamed under a size limit
 
-Foreign failures become typed errors in ONE place, :meth:`ServiceSession._send`::
+Every lookup has an overall deadline (``http_deadline``, default 30 s, retries
+included; an enclosing tool deadline wins if earlier): each try's timeout and each
+backoff pause are cut to the time left. Foreign failures become typed errors in ONE
+place, :meth:`ServiceSession._send`::
 
     requests.Timeout, PUGREST.Timeout, 504, 408 ─retried─> UpstreamTimeoutError
     ConnectionError, reset, truncated body     ─retried─> UpstreamError
+    malformed 200 (cut-off JSON, HTML, {})     ─retried─> UpstreamError (never cached)
     429 (honours Retry-After)                  ─retried─> RateLimitedError
     503, PUGREST.ServerBusy                    ─retried─> ServiceBusyError
     500, 502, PUGREST.ServerError              ─retried─> UpstreamError
     404, 410, PUGREST.NotFound                 ────────> NotFoundError
     400, 414, 422, PUGREST.BadRequest          ────────> InvalidQueryError
     any other 4xx/5xx (501 Unimplemented ...)  ────────> UpstreamError
+    body over the size limit                   ────────> UpstreamError
+    deadline spent                             ────────> UpstreamTimeoutError
     offline and not cached                     ────────> OfflineError
 
 Every :class:`~biomed_agent.errors.UpstreamError` names the service and the last status.
@@ -30,45 +36,51 @@ Every :class:`~biomed_agent.errors.UpstreamError` names the service and the last
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
-import random
-import re
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from biomed_agent import deadlines
 from biomed_agent.errors import (
     ConfigurationError,
-    InvalidQueryError,
     NotFoundError,
     OfflineError,
-    RateLimitedError,
-    ServiceBusyError,
     UpstreamError,
     UpstreamTimeoutError,
     shorten,
 )
+from biomed_agent.retrievers.cache import open_cache
+from biomed_agent.retrievers.ratelimit import RateLimiter, rate_limiter_for
+from biomed_agent.retrievers.responses import (
+    MAX_BODY_BYTES,
+    Expect,
+    Failure,
+    MalformedAnswer,
+    documented_404,
+    expect_for,
+    judge,
+    read_body,
+)
+from biomed_agent.retrievers.retry import FetchStats, RetryPolicy
 from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 __all__ = [
+    "Expect",
     "FetchStats",
     "RateLimiter",
     "RetryPolicy",
     "ServiceClient",
     "ServiceSession",
+    "payload_of",
     "quote_segment",
     "rate_limiter_for",
     "read_json",
@@ -77,144 +89,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "biomed-agent/0.1 (+https://github.com/biomed-agent; python-requests)"
-# parameters that identify the caller; kept out of cache keys and never stored
-_PRIVATE_PARAMS = ("api_key", "email", "tool")
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_PAYLOAD = "biomed_payload"
 
 
 def quote_segment(value: str | int) -> str:
     """Percent-quote one path segment so a user value can never change the path or host."""
     return quote(str(value), safe="")
-
-
-@dataclass
-class FetchStats:
-    """Cumulative counters of one client (thread-safe); ``snapshot()`` gives a frozen copy."""
-
-    requests: int = 0
-    """Requests that reached the network (retries included)."""
-    from_cache: int = 0
-    """Answers served from the HTTP cache."""
-    retries: int = 0
-    """Requests re-sent after a failure."""
-    throttled: int = 0
-    """429 answers received."""
-    missing: int = 0
-    """Inputs skipped because no record answers to them."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def snapshot(self) -> FetchStats:
-        with self._lock:
-            return replace(self, _lock=threading.Lock())
-
-    def __sub__(self, other: FetchStats) -> FetchStats:
-        counts = {
-            f.name: getattr(self, f.name) - getattr(other, f.name)
-            for f in fields(self)
-            if f.compare
-        }
-        return FetchStats(**counts)
-
-
-class RateLimiter:
-    """At most ``max_calls`` starts in any ``period`` seconds, across every thread.
-
-    Starts are also spaced ``period / max_calls`` apart (no bursts: a burst that reaches
-    the server late would share its window with the next one). Start times are recorded
-    under the lock at the moment a caller proceeds, not when it queued.
-    """
-
-    def __init__(
-        self,
-        max_calls: int,
-        period: float = 1.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if max_calls < 1 or period <= 0:
-            raise ValueError(
-                f"rate limit needs max_calls >= 1 and period > 0, got {max_calls}/{period}"
-            )
-        self.max_calls = max_calls
-        self.period = period
-        self.spacing = period / max_calls
-        self._clock = clock
-        self._sleep = sleep
-        self._starts: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for a free slot; return the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._starts and self._starts[0] <= now - self.period:
-                    self._starts.popleft()
-                pause = self._starts[-1] + self.spacing - now if self._starts else 0.0
-                if len(self._starts) == self.max_calls:
-                    pause = max(pause, self._starts[0] + self.period - now)
-                if pause <= 0:
-                    self._starts.append(now)
-                    return waited
-            self._sleep(pause)
-            waited += pause
-
-
-_LIMITERS: dict[tuple[str, int, float], RateLimiter] = {}
-_LIMITERS_LOCK = threading.Lock()
-# a small safety margin so the server's window (arrival times) never sees max_calls + 1
-_WINDOW_MARGIN = 0.05
-
-
-def rate_limiter_for(key: str, max_per_second: int) -> RateLimiter:
-    """The process-wide limiter for ``key`` (service and host), shared by every client."""
-    ident = (key, max_per_second, 1.0 + _WINDOW_MARGIN)
-    with _LIMITERS_LOCK:
-        if ident not in _LIMITERS:
-            _LIMITERS[ident] = RateLimiter(max_per_second, 1.0 + _WINDOW_MARGIN)
-        return _LIMITERS[ident]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How failed requests are retried; tests shrink the delays or inject ``sleep``."""
-
-    retries: int = 5
-    backoff_base: float = 0.5
-    """First backoff in seconds; doubles on each retry."""
-    backoff_max: float = 30.0
-    retry_after_max: float = 120.0
-    """Longest ``Retry-After`` honoured; a longer one is cut to this."""
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt + 1`` (equal jitter)."""
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max)
-        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
-        return ceiling / 2 + self.jitter() * ceiling / 2
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Parse ``Retry-After``: delta seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 class _PoliteAdapter(HTTPAdapter):
@@ -226,79 +106,33 @@ class _PoliteAdapter(HTTPAdapter):
         self._stats = stats
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self._limiter.acquire()
-        self._stats.add(requests=1)
-        return super().send(request, **kwargs)
+        with self._limiter.slot():  # the window counts from the answer (see ratelimit)
+            self._stats.add(requests=1)
+            return super().send(request, **kwargs)
 
 
-@dataclass(frozen=True)
-class _Failure:
-    error: type[UpstreamError]
-    status: int | None
-    detail: str
-    retry_after: float | None = None
-
-
-_FAULT_ERRORS: dict[str, type[Exception]] = {
-    "PUGREST.ServerBusy": ServiceBusyError,
-    "PUGREST.Timeout": UpstreamTimeoutError,
-    "PUGREST.NotFound": NotFoundError,
-    "PUGREST.BadRequest": InvalidQueryError,
-    "PUGREST.ServerError": UpstreamError,
-    "PUGREST.Unimplemented": UpstreamError,
-}
-_STATUS_ERRORS: dict[int, type[Exception]] = {
-    400: InvalidQueryError,
-    404: NotFoundError,
-    408: UpstreamTimeoutError,
-    410: NotFoundError,
-    414: InvalidQueryError,
-    422: InvalidQueryError,
-    429: RateLimitedError,
-    503: ServiceBusyError,
-    504: UpstreamTimeoutError,
-}
-
-
-def _error_detail(response: requests.Response) -> tuple[str | None, str]:
-    """(fault code, human detail) from a PubChem fault, UniProt message list, NCBI error or text."""
-    text = response.text[:2000]
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict):
-        fault = payload.get("Fault")
-        if isinstance(fault, dict):
-            parts = [str(fault.get("Message", "")), *map(str, fault.get("Details") or [])]
-            return fault.get("Code"), " ".join(p for p in parts if p)
-        if isinstance(payload.get("messages"), list):
-            return None, " ".join(map(str, payload["messages"]))
-        if "error" in payload:
-            return None, str(payload["error"])
-    match = re.search(r"<ERROR>(.*?)</ERROR>", text, re.S)
-    if match:
-        return None, match.group(1).strip()
-    return None, " ".join(text.split())[:200]
+def payload_of(response: requests.Response) -> Any:
+    """The payload the endpoint check parsed (dict, XML element, FASTA text), or ``None``."""
+    return getattr(response, _PAYLOAD, None)
 
 
 def read_json(response: requests.Response, service: str, what: str) -> dict[str, Any]:
-    """The JSON object of a 2xx answer; :class:`UpstreamError` when it is not one (cut off...)."""
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
+    """The JSON object of a 2xx answer; :class:`UpstreamError` when it is not one."""
+    payload = payload_of(response)
     if not isinstance(payload, dict):
-        raise UpstreamError(
-            f"{service} answered {what} with something that is not a JSON object; try again later.",
-            service=service,
-            status=response.status_code,
-        )
+        try:
+            payload = Expect("json").parse(response)
+        except MalformedAnswer as exc:
+            raise UpstreamError(
+                f"{service} answered {what} with {exc}; try again later.",
+                service=service,
+                status=response.status_code,
+            ) from None
     return payload
 
 
 class ServiceSession:
-    """One service's HTTP session: base URL, timeouts, retries, rate limit, cache, errors."""
+    """One service's HTTP session: base URL, deadline, retries, rate limit, cache, errors."""
 
     def __init__(
         self,
@@ -310,15 +144,16 @@ class ServiceSession:
         default_params: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        from requests_cache import CachedSession, SQLiteCache
-
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.timeout = settings.http_timeout
+        self.deadline = settings.http_deadline
         self.offline = settings.offline
         self.retry = retry or RetryPolicy(retries=settings.http_retries)
+        self.max_body_bytes = MAX_BODY_BYTES
         self.stats = FetchStats()
         self._default_params = dict(default_params or {})
+        self._fresh_for = timedelta(days=settings.http_cache_days)
         origin = urlsplit(self.base_url)
         if origin.scheme not in ("http", "https") or not origin.netloc:
             raise ConfigurationError(
@@ -327,17 +162,8 @@ class ServiceSession:
                 input_name="base_url",
             )
         self._origin = (origin.scheme, origin.netloc)
-        settings.cache_dir.mkdir(parents=True, exist_ok=True)
-        slug = re.sub(r"[^a-z0-9]+", "-", service.lower())
-        cache = SQLiteCache(settings.cache_dir / f"{slug}.sqlite", wal=True)
-        self._session = CachedSession(
-            backend=cache,
-            expire_after=timedelta(days=settings.http_cache_days),
-            allowable_methods=("GET", "POST"),
-            allowable_codes=(200, 404),  # "no such record" is an answer too (offline replays it)
-            ignored_parameters=_PRIVATE_PARAMS,
-            cache_control=False,
-        )
+        self.cache = open_cache(settings.cache_dir, service)
+        self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
         # requests calls self.get_redirect_target(resp): an instance attribute overrides it
         setattr(self._session, "get_redirect_target", self._redirect_target)  # noqa: B010
@@ -348,6 +174,7 @@ class ServiceSession:
 
     def close(self) -> None:
         self._session.close()
+        self.cache.close()
 
     def url_for(self, path: str) -> str:
         """Base URL + a fixed path template (values already quoted with :func:`quote_segment`)."""
@@ -356,19 +183,33 @@ class ServiceSession:
         return self.base_url + path
 
     def get(
-        self, path: str, params: Mapping[str, Any] | None = None, *, what: str
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        what: str,
+        expect: Expect | None = None,
     ) -> requests.Response:
-        """GET base URL + ``path``; ``what`` names the request in errors ("PubChem name 'x'")."""
-        return self._send("GET", self.url_for(path), params, None, what)
+        """GET base URL + ``path``; ``what`` names the request in errors ("PubChem name 'x'").
 
-    def post(self, path: str, data: Mapping[str, Any], *, what: str) -> requests.Response:
+        ``expect``: the endpoint's answer shape (default: inferred from path and params);
+        the parsed payload is available as :func:`payload_of`.
+        """
+        check = expect or expect_for(path, params)
+        return self._send("GET", self.url_for(path), params, None, what, check)
+
+    def post(
+        self, path: str, data: Mapping[str, Any], *, what: str, expect: Expect | None = None
+    ) -> requests.Response:
         """POST a form to base URL + ``path`` (long identifier lists)."""
-        return self._send("POST", self.url_for(path), None, data, what)
+        check = expect or expect_for(path, data)
+        return self._send("POST", self.url_for(path), None, data, what, check)
 
-    def follow(self, url: str, *, what: str) -> requests.Response:
+    def follow(self, url: str, *, what: str, expect: Expect | None = None) -> requests.Response:
         """GET a paging URL the service returned, only if it stays on the configured endpoint."""
         self._check_endpoint(url, "a paging link")
-        return self._send("GET", url, None, None, what)
+        check = expect or expect_for(urlsplit(url).path, None)
+        return self._send("GET", url, None, None, what, check)
 
     def _check_endpoint(self, url: str, kind: str) -> None:
         target = urlsplit(url)
@@ -394,6 +235,7 @@ class ServiceSession:
         params: Mapping[str, Any] | None,
         data: Mapping[str, Any] | None,
         what: str,
+        expect: Expect,
     ) -> requests.Response:
         if method == "GET":
             params = {**(params or {}), **self._default_params}
@@ -402,91 +244,121 @@ class ServiceSession:
         request = self._session.prepare_request(
             requests.Request(method, url, params=params, data=data)
         )
+        key = self.cache.create_key(request)
         if self.offline:
-            return self._from_cache_only(request, what)
+            return self._from_cache_only(key, what, expect)
+        cached = self._cached(key, expect, fresh_only=True)
+        if cached is not None:
+            return self._outcome(cached, what)
+        with deadlines.deadline(self.deadline, f"{self.service} lookup of {what}"):
+            return self._fetch(request, key, what, expect)
+
+    def _fetch(
+        self, request: requests.PreparedRequest, key: str, what: str, expect: Expect
+    ) -> requests.Response:
         attempts = self.retry.retries + 1
+        failure = Failure(UpstreamTimeoutError, None, "no time left")
         for attempt in range(attempts):
-            outcome = self._attempt(request, what)
+            left = deadlines.remaining()
+            if left is not None and left <= 0.01:
+                break
+            outcome = self._attempt(request, what, expect, left)
             if isinstance(outcome, requests.Response):
-                return outcome
+                if outcome.status_code == 200 or documented_404(outcome):  # "no such record"
+                    expires = datetime.now(timezone.utc) + self._fresh_for
+                    self.cache.save_response(outcome, key, expires)
+                return self._outcome(outcome, what)
             failure = outcome
             if attempt + 1 < attempts:
-                self.stats.add(retries=1)
                 pause = self.retry.delay(attempt, failure.retry_after)
+                left = deadlines.remaining()
+                if left is not None and pause >= left:
+                    break  # the next try could not start before the deadline
+                self.stats.add(retries=1)
                 logger.info(
                     "%s: %s (%s); retry in %.2fs", self.service, failure.detail, what, pause
                 )
                 self.retry.sleep(pause)
-        status = f"last status {failure.status}" if failure.status else "no HTTP status"
-        raise failure.error(
-            f"{self.service} failed for {what} after {attempts} attempt(s): "
-            f"{failure.detail} ({status}). "
-            "Try again later, or raise BIOMED_HTTP_RETRIES / BIOMED_HTTP_TIMEOUT.",
+        else:
+            status = f"last status {failure.status}" if failure.status else "no HTTP status"
+            raise failure.error(
+                f"{self.service} failed for {what} after {attempts} attempt(s): "
+                f"{failure.detail} ({status}). "
+                "Try again later, or raise BIOMED_HTTP_RETRIES / BIOMED_HTTP_TIMEOUT.",
+                service=self.service,
+                status=failure.status,
+            )
+        raise UpstreamTimeoutError(
+            f"{self.service} gave no usable answer for {what} within {deadlines.active()} "
+            f"(last: {failure.detail}). Try again later, or raise BIOMED_HTTP_DEADLINE "
+            "(per lookup) / BIOMED_TOOL_DEADLINE (per tool call).",
             service=self.service,
             status=failure.status,
         )
 
     def _attempt(
-        self, request: requests.PreparedRequest, what: str
-    ) -> requests.Response | _Failure:
-        """One try: the response when usable, a retryable :class:`_Failure`, or a raised error."""
+        self, request: requests.PreparedRequest, what: str, expect: Expect, left: float | None
+    ) -> requests.Response | Failure:
+        """One try: a usable or error response, a retryable :class:`Failure`, or a raise."""
+        timeout = self.timeout if left is None else max(0.01, min(self.timeout, left))
         try:
-            response = self._session.send(request, timeout=self.timeout)
-        except requests.Timeout:
-            return _Failure(UpstreamTimeoutError, None, f"no answer within {self.timeout:g}s")
+            response = self._session.send(request, timeout=timeout, stream=True)
+            end = time.monotonic() + timeout  # the whole body within one timeout of its headers
+            if left is not None:
+                end = min(end, time.monotonic() + (deadlines.remaining() or 0.0))
+            read_body(response, self.max_body_bytes, lambda: time.monotonic() > end)
+        except (requests.Timeout, TimeoutError):
+            return Failure(UpstreamTimeoutError, None, f"no answer within {timeout:.3g}s")
         except (
             requests.ConnectionError,
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ) as exc:
-            return _Failure(UpstreamError, None, f"connection failed ({type(exc).__name__})")
-        if getattr(response, "from_cache", False):
-            self.stats.add(from_cache=1)
-        return self._judge(response, what)
+            return Failure(UpstreamError, None, f"connection failed ({type(exc).__name__})")
+        except MalformedAnswer as exc:  # over the size limit: retrying would not help
+            raise UpstreamError(
+                f"{self.service} answered {what} with {exc}; refused.", service=self.service
+            ) from None
+        if response.status_code == 404:
+            return response  # cached as an answer; raises NotFoundError in _outcome
+        if response.status_code >= 300:
+            return judge(response, self.service, what, self.stats)
+        try:
+            setattr(response, _PAYLOAD, expect.parse(response))
+        except MalformedAnswer as exc:
+            return Failure(UpstreamError, response.status_code, f"malformed answer: {exc}")
+        return response
 
-    def _judge(self, response: requests.Response, what: str) -> requests.Response | _Failure:
-        """A usable answer, a retryable :class:`_Failure`, or the typed error raised."""
-        status = response.status_code
-        if status < 400:
-            return response
-        if status == 429:
-            self.stats.add(throttled=1)
-        code, detail = _error_detail(response)
-        error = _FAULT_ERRORS.get(code or "") or _STATUS_ERRORS.get(status, UpstreamError)
-        label = f"{code}: {detail}" if code else detail or response.reason
-        if status in _RETRYABLE_STATUS and issubclass(error, UpstreamError):
-            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-            return _Failure(error, status, f"HTTP {status} {label}".strip(), retry_after)
-        if error is NotFoundError:
-            raise NotFoundError(
-                f"{self.service} has no record for {what} ({label}). "
-                "Check the spelling or try another identifier."
-            )
-        if error is InvalidQueryError:
-            raise InvalidQueryError(
-                f"{self.service} rejected {what} as malformed ({label}). Fix the query and retry."
-            )
-        assert issubclass(error, UpstreamError)
-        raise error(
-            f"{self.service} failed for {what}: HTTP {status} {label}".strip(),
-            service=self.service,
-            status=status,
-        )
+    def _cached(self, key: str, expect: Expect, *, fresh_only: bool) -> requests.Response | None:
+        """A cached answer that still passes its check; a poisoned row is deleted."""
+        cached = self.cache.get_response(key)
+        if cached is None or (fresh_only and cached.is_expired):
+            return None
+        if cached.status_code < 300:
+            try:
+                setattr(cached, _PAYLOAD, expect.parse(cached))
+            except MalformedAnswer as exc:
+                logger.warning("%s: dropping a cached answer: %s", self.service, exc)
+                self.cache.delete(key)
+                return None
+        self.stats.add(from_cache=1)
+        return cached
 
-    def _from_cache_only(self, request: requests.PreparedRequest, what: str) -> requests.Response:
+    def _outcome(self, response: requests.Response, what: str) -> requests.Response:
+        outcome = judge(response, self.service, what, self.stats)  # 404: NotFoundError
+        assert isinstance(outcome, requests.Response), "only 2xx and 404 answers get here"
+        return outcome
+
+    def _from_cache_only(self, key: str, what: str, expect: Expect) -> requests.Response:
         """Offline: the cached answer (fresh or expired) or :class:`OfflineError`; no network."""
-        cache = self._session.cache
-        cached = cache.get_response(cache.create_key(request))
+        cached = self._cached(key, expect, fresh_only=False)
         if cached is None:
             raise OfflineError(
                 f"offline mode (BIOMED_OFFLINE=1) and {what} is not in the {self.service} cache. "
                 "Run once online (or ingest it into the store) first, or unset BIOMED_OFFLINE.",
                 service=self.service,
             )
-        self.stats.add(from_cache=1)
-        outcome = self._judge(cached, what)  # a cached 404 raises NotFoundError here
-        assert isinstance(outcome, requests.Response), "only 200 and 404 answers are cached"
-        return outcome
+        return self._outcome(cached, what)
 
 
 class ServiceClient:

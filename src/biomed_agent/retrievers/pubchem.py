@@ -5,19 +5,18 @@ resolve (PUG-REST resolves one per request; they run concurrently under the 5/s
 limiter), one POST per 1,000 CIDs for properties, one per 1,000 for synonyms, and one
 PUG-View request per compound when annotations are asked for.
 
-Both property vocabularies are read: before 2025 PUG-REST answered ``IsomericSMILES``
-and ``CanonicalSMILES``; since 2025 it answers ``SMILES`` and ``ConnectivitySMILES``.
-They are normalised to ``smiles`` and ``connectivity_smiles``.
+Records and their parsing live in :mod:`biomed_agent.retrievers.pubchem_records`.
+Every answer is checked for its endpoint's shape before it is used or cached.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from biomed_agent.deadlines import in_context
 from biomed_agent.errors import (
     InvalidIdentifierError,
     InvalidQueryError,
@@ -25,75 +24,53 @@ from biomed_agent.errors import (
     shorten,
 )
 from biomed_agent.retrievers.http import (
+    Expect,
     RetryPolicy,
     ServiceClient,
     ServiceSession,
     quote_segment,
     read_json,
 )
+from biomed_agent.retrievers.pubchem_records import (
+    REQUESTED_PROPERTIES,
+    SYNONYMS_KEPT,
+    CompoundRecord,
+    compound_url,
+    is_cid,
+    normalise_properties,
+    parse_pug_view,
+)
 from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
-__all__ = ["CompoundRecord", "PubChemClient", "QueryKind", "classify_query", "compound_url"]
+__all__ = [
+    "LIST_BATCH",
+    "REQUESTED_PROPERTIES",
+    "SYNONYMS_KEPT",
+    "CompoundRecord",
+    "PubChemClient",
+    "QueryKind",
+    "classify_query",
+    "compound_url",
+]
 
 
 SERVICE = "PubChem"
 QueryKind = Literal["auto", "cid", "name", "smiles", "inchikey", "inchi"]
 _KINDS: tuple[str, ...] = get_args(QueryKind)
 
-# PUG-REST property name -> our key (both the pre-2025 and the 2025 SMILES names)
-PROPERTY_KEYS: dict[str, str] = {
-    "Title": "name",
-    "IUPACName": "iupac_name",
-    "MolecularFormula": "formula",
-    "MolecularWeight": "molecular_weight",
-    "SMILES": "smiles",
-    "IsomericSMILES": "smiles",
-    "ConnectivitySMILES": "connectivity_smiles",
-    "CanonicalSMILES": "connectivity_smiles",
-    "InChI": "inchi",
-    "InChIKey": "inchikey",
-    "XLogP": "xlogp",
-    "TPSA": "tpsa",
-    "ExactMass": "exact_mass",
-    "HBondDonorCount": "hbond_donors",
-    "HBondAcceptorCount": "hbond_acceptors",
-    "RotatableBondCount": "rotatable_bonds",
-    "HeavyAtomCount": "heavy_atoms",
-    "Charge": "charge",
-}
-_LEGACY_NAMES = ("IsomericSMILES", "CanonicalSMILES")
-REQUESTED_PROPERTIES = tuple(name for name in PROPERTY_KEYS if name not in _LEGACY_NAMES)
-_FLOAT_KEYS = frozenset({"molecular_weight", "exact_mass", "xlogp", "tpsa"})
-_INT_KEYS = frozenset(
-    {"hbond_donors", "hbond_acceptors", "rotatable_bonds", "heavy_atoms", "charge"}
-)
-
-DESCRIPTION_HEADING = "Record Description"
-KEY_SECTIONS = (
-    "Drug Indication",
-    "Mechanism of Action",
-    "Pharmacology",
-    "Drug Classes",
-    "Therapeutic Uses",
-    "Toxicity Summary",
-)
 LIST_BATCH = 1000
 """CIDs per POST: one request for the 1,000-CID case (pubchempy's single request)."""
-SYNONYMS_KEPT = 20
-_SECTION_CHARS = 1500
-
+_CIDS = Expect("json", keys=("IdentifierList",))
+_PROPERTY_TABLE = Expect("json", keys=("PropertyTable",))
+_SYNONYM_LIST = Expect("json", keys=("InformationList",))
+_RECORD = Expect("json", keys=("Record",))
 _CID = re.compile(r"(?:cid[:\s]*)?(\d+)", re.IGNORECASE)
 _INCHIKEY = re.compile(r"[A-Z]{14}-[A-Z]{10}-[A-Z]")
 _SMILES_MARKS = frozenset("=#()[]@+\\/%")
 _ORGANIC_ONLY = re.compile(r"(?:Cl|Br|[BCNOSPFIbcnosp]|\d)+")
-
-
-def compound_url(cid: int) -> str:
-    """The compound page used as citation."""
-    return f"https://pubchem.ncbi.nlm.nih.gov/compound/{cid}"
 
 
 def classify_query(
@@ -108,7 +85,20 @@ def classify_query(
     if isinstance(query, bool):
         raise InvalidIdentifierError(f"{query!r} is not a compound query", input_name="query")
     if isinstance(query, int):
-        return "cid", _check_cid(str(query))
+        if not 0 < query < 10**_CID_DIGITS:
+            shown = shorten(str(query) if query.bit_length() < 256 else query)
+            raise InvalidIdentifierError(
+                f"{shown} is not a PubChem CID (CIDs are positive integers of up to "
+                f"{_CID_DIGITS} digits, e.g. 2244)",
+                input_name="query",
+            )
+        return "cid", str(query)
+    if not isinstance(query, str):
+        raise InvalidIdentifierError(
+            f"a compound query is a string or an integer CID, got {type(query).__name__} "
+            f"{shorten(query)}",
+            input_name="query",
+        )
     text = query.strip()
     if not text:
         raise InvalidQueryError(
@@ -134,128 +124,19 @@ def _looks_like_plain_smiles(text: str) -> bool:
     )
 
 
+_CID_DIGITS = 12
+"""Longest CID accepted (PubChem's largest CIDs have 9 digits)."""
+
+
 def _check_cid(digits: str) -> str:
-    if not digits.isdigit() or int(digits) <= 0:
+    text = digits.lstrip("0")
+    if not digits.isascii() or not digits.isdigit() or not text or len(text) > _CID_DIGITS:
         raise InvalidIdentifierError(
-            f"{digits!r} is not a PubChem CID (CIDs are positive integers, e.g. 2244)",
+            f"{shorten(digits)} is not a PubChem CID "
+            f"(CIDs are positive integers of up to {_CID_DIGITS} digits, e.g. 2244)",
             input_name="query",
         )
-    return str(int(digits))
-
-
-def _normalise_properties(row: Mapping[str, Any]) -> dict[str, str | int | float]:
-    """PUG-REST property row -> our keys, numbers as numbers (weights come as strings)."""
-    out: dict[str, str | int | float] = {}
-    for name, value in row.items():
-        key = PROPERTY_KEYS.get(name)
-        if key is None or value is None or value == "":
-            continue
-        if key in _FLOAT_KEYS:
-            out[key] = float(value)
-        elif key in _INT_KEYS:
-            out[key] = int(value)
-        else:
-            out.setdefault(key, str(value))  # 2025 names first in REQUESTED_PROPERTIES
-    return out
-
-
-def _strings(information: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    for info in information:
-        for item in info.get("Value", {}).get("StringWithMarkup", []):
-            text = " ".join(str(item.get("String", "")).split())
-            if text:
-                yield text
-
-
-def _find_sections(
-    sections: Iterable[Mapping[str, Any]], wanted: set[str]
-) -> Iterator[Mapping[str, Any]]:
-    for section in sections:
-        if section.get("TOCHeading") in wanted:
-            yield section
-        yield from _find_sections(section.get("Section", []), wanted)
-
-
-def _section_text(section: Mapping[str, Any]) -> str:
-    """Unique strings of a section and its subsections, cut to a readable length."""
-    texts = list(dict.fromkeys(_strings(section.get("Information", []))))
-    for child in section.get("Section", []):
-        texts.extend(t for t in _strings(child.get("Information", [])) if t not in texts)
-    joined = " ".join(texts)
-    return joined if len(joined) <= _SECTION_CHARS else joined[: _SECTION_CHARS - 1] + "…"
-
-
-def parse_pug_view(record: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
-    """(description, {heading: text}) from a PUG-View compound record."""
-    sections = record.get("Record", {}).get("Section", [])
-    found: dict[str, str] = {}
-    for section in _find_sections(sections, {DESCRIPTION_HEADING, *KEY_SECTIONS}):
-        heading = section["TOCHeading"]
-        text = _section_text(section)
-        if text and heading not in found:
-            found[heading] = text
-    return found.pop(DESCRIPTION_HEADING, None), {h: found[h] for h in KEY_SECTIONS if h in found}
-
-
-@dataclass(frozen=True)
-class CompoundRecord:
-    """What PubChem says about one compound."""
-
-    cid: int
-    properties: dict[str, str | int | float]
-    synonyms: tuple[str, ...] = ()
-    description: str | None = None
-    sections: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        title = self.properties.get("name")
-        return str(title) if title else (self.synonyms[0] if self.synonyms else f"CID {self.cid}")
-
-    @property
-    def url(self) -> str:
-        return compound_url(self.cid)
-
-    def to_text(self) -> str:
-        p = self.properties
-        lines = [f"{self.name} (PubChem CID {self.cid})"]
-        labelled = (
-            ("IUPAC name", "iupac_name", ""),
-            ("Molecular formula", "formula", ""),
-            ("Molecular weight", "molecular_weight", " g/mol"),
-            ("SMILES", "smiles", ""),
-            ("InChIKey", "inchikey", ""),
-            ("XLogP", "xlogp", ""),
-            ("Topological polar surface area", "tpsa", " Å²"),
-            ("H-bond donors", "hbond_donors", ""),
-            ("H-bond acceptors", "hbond_acceptors", ""),
-            ("Rotatable bonds", "rotatable_bonds", ""),
-        )
-        lines += [f"{label}: {p[key]}{unit}" for label, key, unit in labelled if key in p]
-        if self.synonyms:
-            lines.append("Synonyms: " + "; ".join(self.synonyms[:SYNONYMS_KEPT]))
-        if self.description:
-            lines.append(f"Description: {self.description}")
-        lines += [f"{heading}: {text}" for heading, text in self.sections.items()]
-        return "\n".join(lines)
-
-    def to_document(self) -> Document:
-        from langchain_core.documents import Document
-
-        metadata: dict[str, str | int | float | bool] = {
-            "source": "pubchem",
-            "record_id": str(self.cid),
-            "title": self.name,
-            "url": self.url,
-            "cid": self.cid,
-            **self.properties,
-            "name": self.name,
-        }
-        if self.synonyms:
-            metadata["synonyms"] = "; ".join(self.synonyms[:SYNONYMS_KEPT])
-        if self.description:
-            metadata["description"] = self.description
-        return Document(page_content=self.to_text(), metadata=metadata)
+    return text
 
 
 def _missing_message(shown: list[str]) -> str:
@@ -293,7 +174,15 @@ class PubChemClient(ServiceClient):
             raise InvalidQueryError(
                 f"unknown query kind {kind!r}; use one of {', '.join(_KINDS)}", input_name="kind"
             )
-        detected, value = classify_query(query) if kind == "auto" else (kind, str(query).strip())
+        if kind == "auto" or (kind == "cid" and isinstance(query, int)):
+            detected, value = classify_query(query)
+        elif isinstance(query, str):
+            detected, value = kind, query.strip()
+        else:
+            raise InvalidIdentifierError(
+                f"a {kind} query is a string, got {type(query).__name__} {shorten(query)}",
+                input_name="query",
+            )
         if not value:
             raise InvalidQueryError(
                 "empty compound query; give a name, CID, SMILES or InChIKey", input_name="query"
@@ -309,16 +198,17 @@ class PubChemClient(ServiceClient):
         what = f"compound {detected} {shorten(value)}"
         if detected in ("name", "inchikey") and "/" not in value:
             response = self.http.get(
-                f"/pug/compound/{detected}/{quote_segment(value)}/cids/JSON", what=what
+                f"/pug/compound/{detected}/{quote_segment(value)}/cids/JSON",
+                what=what,
+                expect=_CIDS,
             )
         else:  # SMILES and InChI carry '/', '#', '\\': PUG-REST takes them as a form
             response = self.http.post(
-                f"/pug/compound/{detected}/cids/JSON", {detected: value}, what=what
+                f"/pug/compound/{detected}/cids/JSON", {detected: value}, what=what, expect=_CIDS
             )
+        listed = read_json(response, SERVICE, what)["IdentifierList"]
         cids = [
-            int(c)
-            for c in read_json(response, SERVICE, what).get("IdentifierList", {}).get("CID", [])
-            if int(c) > 0
+            c for c in (listed.get("CID") or [] if isinstance(listed, dict) else []) if is_cid(c)
         ]
         if not cids:
             raise NotFoundError(
@@ -342,7 +232,7 @@ class PubChemClient(ServiceClient):
                 return exc
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            answers = dict(zip(unique, pool.map(resolve, unique), strict=True))
+            answers = dict(zip(unique, pool.map(in_context(resolve), unique), strict=True))
         missing = {q: a for q, a in answers.items() if isinstance(a, NotFoundError)}
         shown = [shorten(q) for q in missing]
         self._handle_missing(shown, _missing_message(shown), skip_missing)
@@ -353,41 +243,49 @@ class PubChemClient(ServiceClient):
         """Properties of many CIDs: one POST per :data:`LIST_BATCH`; absent CIDs are left out."""
         path = f"/pug/compound/cid/property/{','.join(REQUESTED_PROPERTIES)}/JSON"
         table: dict[int, dict[str, str | int | float]] = {}
-        for rows in self._post_lists(path, cids, "properties", ("PropertyTable", "Properties")):
+        for rows in self._post_lists(path, cids, "properties", _PROPERTY_TABLE, "Properties"):
             for row in rows:
-                table[int(row["CID"])] = _normalise_properties(row)
+                if is_cid(row.get("CID")):
+                    table[int(row["CID"])] = normalise_properties(row)
         return table
 
     def synonyms(self, cids: Sequence[int]) -> dict[int, list[str]]:
         """Synonyms of many CIDs (most common first): one POST per :data:`LIST_BATCH`."""
         found: dict[int, list[str]] = {}
         for rows in self._post_lists(
-            "/pug/compound/cid/synonyms/JSON", cids, "synonyms", ("InformationList", "Information")
+            "/pug/compound/cid/synonyms/JSON", cids, "synonyms", _SYNONYM_LIST, "Information"
         ):
             for row in rows:
-                found[int(row["CID"])] = [str(s) for s in row.get("Synonym", [])]
+                if is_cid(row.get("CID")):
+                    found[int(row["CID"])] = [str(s) for s in row.get("Synonym") or []]
         return found
 
     def annotations(self, cid: int) -> tuple[str | None, dict[str, str]]:
         """Description and key sections from PUG-View; empty when PubChem has none."""
         what = f"PUG-View record of CID {cid}"
         try:
-            response = self.http.get(f"/pug_view/data/compound/{int(cid)}/JSON", what=what)
+            response = self.http.get(
+                f"/pug_view/data/compound/{int(cid)}/JSON", what=what, expect=_RECORD
+            )
         except NotFoundError:
             return None, {}
         return parse_pug_view(read_json(response, SERVICE, what))
 
     def _post_lists(
-        self, path: str, cids: Sequence[int], label: str, keys: tuple[str, str]
+        self, path: str, cids: Sequence[int], label: str, expect: Expect, inner: str
     ) -> Iterator[list[Mapping[str, Any]]]:
         unique = list(dict.fromkeys(int(c) for c in cids))
         for chunk in _chunks(unique, LIST_BATCH):
             what = f"{label} of {len(chunk)} CID(s) starting {chunk[0]}"
             try:
-                response = self.http.post(path, {"cid": ",".join(map(str, chunk))}, what=what)
+                response = self.http.post(
+                    path, {"cid": ",".join(map(str, chunk))}, what=what, expect=expect
+                )
             except NotFoundError:
                 continue  # none of this chunk exists
-            yield read_json(response, SERVICE, what).get(keys[0], {}).get(keys[1], [])
+            table = read_json(response, SERVICE, what)[expect.keys[0]]
+            rows = table.get(inner) if isinstance(table, dict) else None
+            yield [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
     # --- records and documents -----------------------------------------------
     def compounds(
@@ -412,7 +310,7 @@ class PubChemClient(ServiceClient):
         notes: dict[int, tuple[str | None, dict[str, str]]] = {}
         if annotations:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                notes = dict(zip(cids, pool.map(self.annotations, cids), strict=True))
+                notes = dict(zip(cids, pool.map(in_context(self.annotations), cids), strict=True))
         return [
             CompoundRecord(
                 cid=cid,

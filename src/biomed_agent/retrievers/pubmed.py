@@ -6,9 +6,8 @@ fetching known PMIDs is one POST per :data:`EFETCH_BATCH` ids. Never one request
 article (LangChain's PubMed retriever makes one efetch per hit).
 
 Articles (``PubmedArticle``) and books and chapters (``PubmedBookArticle``) are parsed
-with the standard library's ElementTree (documents that declare entities are refused).
-Inline markup inside titles and abstracts (``<i>``, ``<sup>``, ``<sub>``, ``<b>``) keeps
-its text; MathML keeps its tokens run together (``V̇O2max`` reads as ``V.O2max``).
+with the standard library's ElementTree (documents that declare entities are refused)
+into :class:`~biomed_agent.retrievers.pubmed_records.Article`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from biomed_agent.errors import (
     InvalidIdentifierError,
@@ -26,10 +25,19 @@ from biomed_agent.errors import (
     UpstreamError,
     shorten,
 )
-from biomed_agent.retrievers.http import RetryPolicy, ServiceClient, ServiceSession
+from biomed_agent.retrievers.http import (
+    Expect,
+    RetryPolicy,
+    ServiceClient,
+    ServiceSession,
+    payload_of,
+)
+from biomed_agent.retrievers.pubmed_records import Article, article_url
+from biomed_agent.retrievers.responses import MalformedAnswer, parse_xml
 from biomed_agent.settings import Settings
 
 if TYPE_CHECKING:
+    import requests
     from langchain_core.documents import Document
 
 __all__ = [
@@ -53,14 +61,14 @@ LONG_QUERY = 1500
 """Queries longer than this (characters) are POSTed to esearch."""
 
 _PMID = re.compile(r"[1-9]\d{0,8}")
-_MATHML = "{http://www.w3.org/1998/Math/MathML}math"
 
 
 def validate_pmid(value: str | int) -> str:
     """The PMID as a string; :class:`InvalidIdentifierError` if it is not a positive integer."""
-    text = (
-        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    )
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value) if 0 < value < 10**9 else ""
+    else:
+        text = value.strip() if isinstance(value, str) else ""
     if text.upper().startswith("PMID:"):
         text = text[5:].strip()
     if not _PMID.fullmatch(text):
@@ -72,208 +80,28 @@ def validate_pmid(value: str | int) -> str:
     return text
 
 
-def article_url(pmid: str) -> str:
-    """The PubMed page used as citation."""
-    return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
-
-
-def _math_text(element: ET.Element) -> str:
-    return "".join(t.strip() for t in element.itertext())
-
-
-def _inline_text(element: ET.Element | None) -> str:
-    """Text of an element with inline HTML kept as text and MathML tokens run together."""
-    if element is None:
-        return ""
-    parts = [element.text or ""]
-    for child in element:
-        parts.append(_math_text(child) if child.tag == _MATHML else _inline_text(child))
-        parts.append(child.tail or "")
-    return " ".join("".join(parts).split())
-
-
-def _first_year(*elements: ET.Element | None) -> int | None:
-    for element in elements:
-        if element is None:
-            continue
-        match = re.search(r"\b(1[89]\d\d|20\d\d)\b", " ".join(element.itertext()))
-        if match:
-            return int(match.group(1))
-    return None
-
-
-def _authors(author_list: ET.Element | None) -> list[str]:
-    names = []
-    for author in author_list.findall("Author") if author_list is not None else []:
-        collective = _inline_text(author.find("CollectiveName"))
-        if collective:
-            names.append(collective)
-            continue
-        last = author.findtext("LastName", "").strip()
-        initials = (
-            author.findtext("Initials", "").strip() or author.findtext("ForeName", "").strip()
-        )
-        if last:
-            names.append(f"{last} {initials}".strip())
-    return names
-
-
-def _abstract(abstract: ET.Element | None) -> str:
-    """Abstract paragraphs; structured sections keep their label (``METHODS: ...``)."""
-    if abstract is None:
-        return ""
-    paragraphs = []
-    for part in abstract.findall("AbstractText"):
-        text = _inline_text(part)
-        label = part.get("Label")
-        if text:
-            paragraphs.append(f"{label}: {text}" if label else text)
-    return "\n".join(paragraphs)
-
-
-def _doi(*id_lists: ET.Element | None) -> str:
-    for id_list in id_lists:
-        if id_list is None:
-            continue
-        for item in list(id_list):
-            if (item.get("IdType") or item.get("EIdType")) == "doi" and item.text:
-                return item.text.strip()
-    return ""
-
-
-@dataclass(frozen=True)
-class Article:
-    """One PubMed record: a journal article, a book or a book chapter."""
-
-    pmid: str
-    title: str
-    abstract: str
-    authors: tuple[str, ...]
-    journal: str
-    year: int | None
-    doi: str
-    publication_type: Literal["journal-article", "book", "book-chapter"]
-    book_title: str = ""
-    publisher: str = ""
-
-    @property
-    def url(self) -> str:
-        return article_url(self.pmid)
-
-    @classmethod
-    def from_pubmed_article(cls, node: ET.Element) -> Article:
-        citation = node.find("MedlineCitation")
-        article = citation.find("Article") if citation is not None else None
-        if citation is None or article is None:
-            raise ValueError("PubmedArticle without MedlineCitation/Article")
-        journal = article.find("Journal")
-        issue_date = journal.find("JournalIssue/PubDate") if journal is not None else None
-        return cls(
-            pmid=citation.findtext("PMID", "").strip(),
-            title=_inline_text(article.find("ArticleTitle"))
-            or _inline_text(article.find("VernacularTitle")),
-            abstract=_abstract(article.find("Abstract")),
-            authors=tuple(_authors(article.find("AuthorList"))),
-            journal=(
-                journal.findtext("Title", "") or journal.findtext("ISOAbbreviation", "")
-            ).strip()
-            if journal is not None
-            else "",
-            year=_first_year(issue_date, article.find("ArticleDate")),
-            doi=_doi(node.find("PubmedData/ArticleIdList"), article),  # ArticleId, then ELocationID
-            publication_type="journal-article",
-        )
-
-    @classmethod
-    def from_book_article(cls, node: ET.Element) -> Article:
-        document = node.find("BookDocument")
-        if document is None:
-            raise ValueError("PubmedBookArticle without BookDocument")
-        book = document.find("Book")
-        book_title = _inline_text(book.find("BookTitle")) if book is not None else ""
-        chapter_title = _inline_text(document.find("ArticleTitle"))
-        authors = _authors(document.find("AuthorList")) or _authors(
-            book.find("AuthorList") if book is not None else None
-        )
-        return cls(
-            pmid=document.findtext("PMID", "").strip(),
-            title=chapter_title or book_title,
-            abstract=_abstract(document.find("Abstract")),
-            authors=tuple(authors),
-            journal="",
-            year=_first_year(
-                book.find("PubDate") if book is not None else None,
-                document.find("ContributionDate"),
-            ),
-            doi=_doi(
-                document.find("ArticleIdList"), node.find("PubmedBookData/ArticleIdList"), book
-            ),
-            publication_type="book-chapter" if chapter_title else "book",
-            book_title=book_title,
-            publisher=(
-                book.findtext("Publisher/PublisherName", "") if book is not None else ""
-            ).strip(),
-        )
-
-    def to_text(self) -> str:
-        lines = [self.title]
-        if self.authors:
-            shown = list(self.authors[:10]) + (["et al."] if len(self.authors) > 10 else [])
-            lines.append("Authors: " + ", ".join(shown))
-        venue = self.journal or (
-            f"In: {self.book_title}" if self.publication_type == "book-chapter" else ""
-        )
-        venue = ", ".join(v for v in (venue, self.publisher, str(self.year or "")) if v)
-        if venue:
-            lines.append(venue)
-        if self.doi:
-            lines.append(f"DOI: {self.doi}")
-        lines.append(f"PMID: {self.pmid}")
-        if self.abstract:
-            lines += ["", self.abstract]
-        return "\n".join(lines)
-
-    def to_document(self) -> Document:
-        from langchain_core.documents import Document
-
-        metadata: dict[str, str | int | float | bool] = {
-            "source": "pubmed",
-            "record_id": self.pmid,
-            "title": self.title,
-            "url": self.url,
-            "pmid": self.pmid,
-            "publication_type": self.publication_type,
-        }
-        optional: dict[str, str | int | None] = {
-            "authors": "; ".join(self.authors),
-            "journal": self.journal,
-            "year": self.year,
-            "doi": self.doi,
-            "book_title": self.book_title,
-            "publisher": self.publisher,
-        }
-        metadata.update({k: v for k, v in optional.items() if v not in (None, "")})
-        return Document(page_content=self.to_text(), metadata=metadata)
+_SEARCH = Expect("xml", roots=("eSearchResult",))
+_ARTICLES = Expect("xml", roots=("PubmedArticleSet", "eFetchResult"))
 
 
 def _parse_xml(text: str, what: str) -> ET.Element:
     """Parse an E-utilities answer; entity declarations (XML bombs) are refused."""
-    if "<!ENTITY" in text:
-        raise UpstreamError(
-            f"NCBI answered {what} with XML that declares entities; refused.", service=SERVICE
-        )
     try:
-        return ET.fromstring(text)
-    except ET.ParseError as exc:
+        return parse_xml(text)
+    except MalformedAnswer as exc:
         raise UpstreamError(
-            f"NCBI answered {what} with XML that does not parse ({exc}); try again later.",
-            service=SERVICE,
+            f"NCBI answered {what} with {exc}; try again later.", service=SERVICE
         ) from None
 
 
-def parse_articles(xml_text: str, what: str = "efetch") -> list[Article]:
-    """Every article, book and chapter of an efetch ``PubmedArticleSet``."""
-    root = _parse_xml(xml_text, what)
+def _root(response: requests.Response, what: str) -> ET.Element:
+    payload = payload_of(response)
+    return payload if isinstance(payload, ET.Element) else _parse_xml(response.text, what)
+
+
+def parse_articles(xml: str | ET.Element, what: str = "efetch") -> list[Article]:
+    """Every article, book and chapter of an efetch ``PubmedArticleSet`` (text or parsed)."""
+    root = xml if isinstance(xml, ET.Element) else _parse_xml(xml, what)
     if root.tag == "eFetchResult":
         logger.warning("NCBI efetch error for %s: %s", what, root.findtext("ERROR", "").strip())
         return []
@@ -344,15 +172,21 @@ class PubMedClient(ServiceClient):
         }
         # long queries go in a form: URLs past a few kB are refused by proxies and servers
         send = self.http.post if len(query) > LONG_QUERY else self.http.get
-        root = _parse_xml(send("/esearch.fcgi", params, what=what).text, what)
+        root = _root(send("/esearch.fcgi", params, what=what, expect=_SEARCH), what)
         error = root.findtext("ERROR")
         if error:
             raise InvalidQueryError(
                 f"PubMed rejected the query {shorten(query)}: {error.strip()}", input_name="query"
             )
+        count = (root.findtext("Count") or "0").strip()
+        if not count.isdigit() or len(count) > 12:
+            raise UpstreamError(
+                f"NCBI answered {what} with a count that is not a number ({shorten(count)}).",
+                service=SERVICE,
+            )
         return SearchResult(
             query=query.strip(),
-            count=int(root.findtext("Count", "0")),
+            count=int(count),
             pmids=tuple(i.text.strip() for i in root.findall("IdList/Id") if i.text),
             webenv=root.findtext("WebEnv", "").strip(),
             query_key=root.findtext("QueryKey", "").strip(),
@@ -381,7 +215,8 @@ class PubMedClient(ServiceClient):
                 "retmode": "xml",
             }
             what = f"efetch {start}..{start + size} of {shorten(result.query)}"
-            articles += parse_articles(self.http.get("/efetch.fcgi", params, what=what).text, what)
+            response = self.http.get("/efetch.fcgi", params, what=what, expect=_ARTICLES)
+            articles += parse_articles(_root(response, what), what)
         if not articles:
             raise UpstreamError(
                 f"esearch found {result.count} article(s) for {shorten(result.query)} "
@@ -404,9 +239,12 @@ class PubMedClient(ServiceClient):
             batch = wanted[start : start + EFETCH_BATCH]
             what = f"efetch of {len(batch)} PMID(s) starting {batch[0]}"
             response = self.http.post(
-                "/efetch.fcgi", {"db": "pubmed", "id": ",".join(batch), "retmode": "xml"}, what=what
+                "/efetch.fcgi",
+                {"db": "pubmed", "id": ",".join(batch), "retmode": "xml"},
+                what=what,
+                expect=_ARTICLES,
             )
-            found.update((a.pmid, a) for a in parse_articles(response.text, what))
+            found.update((a.pmid, a) for a in parse_articles(_root(response, what), what))
         missing = [p for p in wanted if p not in found]
         message = f"PubMed has no record for PMID(s) {', '.join(missing)}. Check the ids."
         self._handle_missing(missing, message, skip_missing)

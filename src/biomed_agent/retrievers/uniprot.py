@@ -22,6 +22,7 @@ from biomed_agent.errors import (
     shorten,
 )
 from biomed_agent.retrievers.http import (
+    Expect,
     RetryPolicy,
     ServiceClient,
     ServiceSession,
@@ -53,6 +54,10 @@ SEARCH_FIELDS = (
 )
 """Only the sections a :class:`ProteinEntry` reads (full entries run to 100+ kB each)."""
 
+_ENTRY = Expect("json", keys=("primaryAccession",))
+_RESULTS = Expect("json", keys=("results",))
+_FASTA = Expect("fasta")
+
 # UniProt's documented accession format
 ACCESSION_PATTERN = re.compile(
     r"[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2}"
@@ -80,9 +85,11 @@ def inactive_reason(entry: Mapping[str, Any]) -> str | None:
     """Why an entry is inactive ("deleted", "demerged into P63151, P63150"), or None if active."""
     if entry.get("entryType") != "Inactive":
         return None
-    reason = entry.get("inactiveReason", {})
+    reason = entry.get("inactiveReason")
+    reason = reason if isinstance(reason, dict) else {}
     kind = str(reason.get("inactiveReasonType", "inactive")).lower()
-    successors = reason.get("mergeDemergeTo") or []
+    successors = reason.get("mergeDemergeTo")
+    successors = [str(s) for s in successors] if isinstance(successors, list) else []
     return f"{kind} into {', '.join(successors)}" if successors else kind
 
 
@@ -119,7 +126,29 @@ class ProteinEntry:
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> ProteinEntry:
-        """Parse a rest.uniprot.org UniProtKB JSON entry (active entries only)."""
+        """Parse a rest.uniprot.org UniProtKB JSON entry (active entries only).
+
+        Raises:
+            UpstreamError: the entry lacks its accession or a section has the wrong type.
+        """
+        accession = entry.get("primaryAccession") if isinstance(entry, Mapping) else None
+        if not isinstance(accession, str) or not accession:
+            raise UpstreamError(
+                f"UniProt answered with an entry that has no accession ({shorten(entry)}); "
+                "try again later.",
+                service=SERVICE,
+            )
+        try:
+            return cls._parse(entry, accession)
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise UpstreamError(
+                f"UniProt entry {accession} is not in the documented format "
+                f"({type(exc).__name__}: {exc}); try again later.",
+                service=SERVICE,
+            ) from None
+
+    @classmethod
+    def _parse(cls, entry: Mapping[str, Any], accession: str) -> ProteinEntry:
         description = entry.get("proteinDescription", {})
         name_block: Mapping[str, Any] = description.get("recommendedName") or next(
             iter(description.get("submissionNames", [])), {}
@@ -150,7 +179,7 @@ class ProteinEntry:
         genes = entry.get("genes", [])
         organism = entry.get("organism", {})
         return cls(
-            accession=str(entry["primaryAccession"]),
+            accession=accession,
             uniprot_id=str(entry.get("uniProtkbId") or entry.get("uniProtId") or ""),
             protein_name=str(name_block.get("fullName", {}).get("value", "")),
             gene=str(genes[0].get("geneName", {}).get("value", "")) if genes else "",
@@ -206,6 +235,19 @@ class ProteinEntry:
         return Document(page_content=self.to_text(), metadata=metadata)
 
 
+def _entries(page: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
+    """The entries of a search page; each must be an object with an accession."""
+    results = page.get("results")
+    if not isinstance(results, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("primaryAccession"), str) for e in results
+    ):
+        raise UpstreamError(
+            f"UniProt answered {what} with results that are not entries; try again later.",
+            service=SERVICE,
+        )
+    return results
+
+
 def _quoted(text: str) -> str:
     """A user phrase as one UniProt query term (quotes and backslashes escaped)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -226,7 +268,7 @@ class UniProtClient(ServiceClient):
     def _raw_entry(self, accession: str) -> dict[str, Any]:
         what = f"entry {accession}"
         response = self.http.get(
-            f"/uniprotkb/{quote_segment(accession)}", {"format": "json"}, what=what
+            f"/uniprotkb/{quote_segment(accession)}", {"format": "json"}, what=what, expect=_ENTRY
         )
         return read_json(response, SERVICE, what)
 
@@ -251,12 +293,10 @@ class UniProtClient(ServiceClient):
         """The entry's FASTA text (header line and sequence)."""
         accession = validate_accession(accession)
         what = f"FASTA of {accession}"
-        text = self.http.get(f"/uniprotkb/{quote_segment(accession)}.fasta", what=what).text
-        if not text.startswith(">"):
-            raise UpstreamError(
-                f"UniProt answered {what} with text that is not FASTA.", service=SERVICE
-            )
-        return text
+        response = self.http.get(
+            f"/uniprotkb/{quote_segment(accession)}.fasta", what=what, expect=_FASTA
+        )
+        return str(response.text)
 
     def search(
         self, query: str, organism: str | int | None = None, *, size: int = 10
@@ -286,13 +326,12 @@ class UniProtClient(ServiceClient):
                 "/uniprotkb/search",
                 {"query": terms, "format": "json", "fields": SEARCH_FIELDS, "size": size},
                 what=what,
+                expect=_RESULTS,
             ),
             SERVICE,
             what,
         )
-        hits = [
-            ProteinEntry.from_json(e) for e in page.get("results", []) if not inactive_reason(e)
-        ]
+        hits = [ProteinEntry.from_json(e) for e in _entries(page, what) if not inactive_reason(e)]
         wanted = query.strip().upper()
         return sorted(hits, key=lambda e: (not e.reviewed, e.gene.upper() != wanted))
 
@@ -338,8 +377,9 @@ class UniProtClient(ServiceClient):
             "/uniprotkb/search",
             {"query": query, "format": "json", "fields": SEARCH_FIELDS, "size": min(500, expected)},
             what=what,
+            expect=_RESULTS,
         )
         while response is not None:
-            yield from read_json(response, SERVICE, what).get("results", [])
+            yield from _entries(read_json(response, SERVICE, what), what)
             next_url = response.links.get("next", {}).get("url")
-            response = self.http.follow(next_url, what=what) if next_url else None
+            response = self.http.follow(next_url, what=what, expect=_RESULTS) if next_url else None

@@ -11,6 +11,10 @@ schema. The same spec serves three callers, so they cannot drift apart:
   instead of a traceback, so an agent can read it and recover.
 
 Results are plain JSON-ready data (dicts/lists of str, int, float, bool, None).
+
+Every call runs under a deadline (``deadline`` seconds, default the ``tool_deadline``
+setting, 60 s): the HTTP lookups inside it get what is left of it (see
+:mod:`biomed_agent.deadlines`), so a stalled service cannot hold a call past it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from biomed_agent.deadlines import deadline
 from biomed_agent.errors import BiomedAgentError, InvalidInputError, shorten
 
 if TYPE_CHECKING:
@@ -64,6 +69,16 @@ class ToolSpec:
     func: Callable[..., Any]
     args_schema: type[BaseModel]
     description: str
+    deadline: float | None = None
+    """Seconds one call may take; ``None``: the ``tool_deadline`` setting."""
+
+    def budget(self) -> float:
+        """This tool's deadline in seconds."""
+        if self.deadline is not None:
+            return self.deadline
+        from biomed_agent.settings import get_settings
+
+        return get_settings().tool_deadline
 
     @property
     def summary(self) -> str:
@@ -85,7 +100,8 @@ class ToolSpec:
     def run(self, arguments: Mapping[str, Any]) -> Any:
         """Validate and call; typed errors propagate to the caller."""
         parsed = self.validate(arguments)
-        return self.func(**{name: getattr(parsed, name) for name in type(parsed).model_fields})
+        with deadline(self.budget(), f"tool {self.name!r}"):
+            return self.func(**{name: getattr(parsed, name) for name in type(parsed).model_fields})
 
     def as_langchain(self) -> StructuredTool:
         """A LangChain tool over this spec (content: JSON text, artifact: the result)."""
@@ -93,7 +109,8 @@ class ToolSpec:
 
         def call(**kwargs: Any) -> tuple[str, Any]:
             try:
-                result = self.func(**kwargs)
+                with deadline(self.budget(), f"tool {self.name!r}"):
+                    result = self.func(**kwargs)
             except BiomedAgentError as exc:
                 raise ToolException(to_json(error_payload(exc))) from exc
             return to_json(result), result

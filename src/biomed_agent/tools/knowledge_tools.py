@@ -1,34 +1,34 @@
 """``knowledge_search``: semantic search over the ingested knowledge store.
 
-The store (and its embedding model) is opened on the first call, not when the
-tool is built, so listing tools stays cheap and never imports chromadb.
+The store (and its embedding model) belongs to the shared
+:class:`~biomed_agent.resources.Resources` and is opened on the first call, not
+when the tool is built, so listing tools stays cheap and never imports chromadb.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
+from biomed_agent.tools.arguments import StrictArgs
 from biomed_agent.tools.base import ToolSpec
-
-if TYPE_CHECKING:
-    from biomed_agent.retrievers.store import KnowledgeStore
 
 __all__ = ["KnowledgeSearchArgs", "build_tools"]
 
 Source = Literal["pubchem", "uniprot", "pubmed", "file"]
 
 
-class KnowledgeSearchArgs(BaseModel):
+class KnowledgeSearchArgs(StrictArgs):
     """Arguments of ``knowledge_search``."""
 
     query: str = Field(
         min_length=1,
         description="What to look for, in plain words, e.g. 'adenosine A1 receptor agonists'.",
     )
-    k: int = Field(default=5, ge=1, le=50, description="Number of passages to return (1-50).")
+    limit: int = Field(default=5, ge=1, le=50, description="Number of passages to return (1-50).")
     sources: list[Source] | None = Field(
         default=None,
         description="Only search these sources: pubchem, uniprot, pubmed, file (local papers). "
@@ -43,20 +43,14 @@ score (cosine similarity, higher is closer); cite the url/record_id of the passa
 Returns no hits, with a note, when nothing has been ingested yet."""
 
 
-def build_tools(settings: Settings) -> list[ToolSpec]:
-    opened: list[KnowledgeStore] = []
-
-    def store() -> KnowledgeStore:
-        if not opened:
-            from biomed_agent.retrievers.store import KnowledgeStore
-
-            opened.append(KnowledgeStore(settings))
-        return opened[0]
+def build_tools(settings: Settings, resources: Resources | None = None) -> list[ToolSpec]:
+    """``knowledge_search`` over the store of ``resources`` (one per settings when omitted)."""
+    shared = resources or Resources(settings)
 
     def knowledge_search(
-        query: str, k: int = 5, sources: list[str] | None = None
+        query: str, limit: int = 5, sources: list[str] | None = None
     ) -> dict[str, Any]:
-        hits = store().search(query, k, sources=sources)
+        hits = shared.store().search(query, limit, sources=sources)
         result: dict[str, Any] = {"query": query, "hits": [hit.to_dict() for hit in hits]}
         if not hits:
             result["note"] = (

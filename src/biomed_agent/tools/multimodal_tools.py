@@ -74,13 +74,22 @@ def _chat(settings: Settings, tool: str) -> ChatBioMedGPT10B:
         )
     from biomed_agent.models.multimodal.chat import ChatBioMedGPT10B
 
+    # OpenBioMed's generation settings (256 new tokens, 2,048 context) unless configured
+    chosen = settings.model_fields_set
+    limits = {
+        name: getattr(settings, setting)
+        for name, setting in (
+            ("max_new_tokens", "max_new_tokens"),
+            ("context_window", "max_context"),
+        )
+        if setting in chosen
+    }
     return ChatBioMedGPT10B(
         model=str(settings.biomedgpt10b_path),
         dtype=settings.dtype,
         device_map=settings.device,
-        max_new_tokens=settings.max_new_tokens,
-        context_window=settings.max_context,
         settings=settings,
+        **limits,
     )
 
 

@@ -1,8 +1,9 @@
 """Protein tools: ``protein_properties``, ``variant_effect``, ``protein_similarity``,
 ``protein_embedding``.
 
-The ESM-2 model (``settings.esm_model``) is loaded on the first call that needs
-it, never when the tools are built: listing tools imports neither torch nor
+The ESM-2 model (``settings.esm_model``) and the embedding store belong to the
+shared :class:`~biomed_agent.resources.Resources`; the model is loaded on the first
+call that needs it, never when the tools are built: listing tools imports neither torch nor
 fair-esm. Without a usable checkpoint the ESM tools return a
 :class:`~biomed_agent.errors.ModelLoadError` that names the path searched and
 says to set ``BIOMED_ESM_MODEL``; ``protein_properties`` needs no model.
@@ -12,15 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from biomed_agent.errors import InvalidMutationError, InvalidQueryError
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
+from biomed_agent.tools.arguments import StrictArgs
 from biomed_agent.tools.base import ToolSpec
 
 if TYPE_CHECKING:
     from biomed_agent.proteins.sequences import FastaRecord
-    from biomed_agent.proteins.store import EmbeddingStore
     from biomed_agent.proteins.variants import ScoringMethod
 
 __all__ = [
@@ -42,13 +44,13 @@ SIGN_CONVENTION = (
 )
 
 
-class ProteinPropertiesArgs(BaseModel):
+class ProteinPropertiesArgs(StrictArgs):
     """Arguments of ``protein_properties``."""
 
     sequence: str = Field(description=_SEQUENCE_HELP)
 
 
-class VariantEffectArgs(BaseModel):
+class VariantEffectArgs(StrictArgs):
     """Arguments of ``variant_effect``."""
 
     sequence: str = Field(description="Wild-type protein sequence. " + _SEQUENCE_HELP)
@@ -64,7 +66,7 @@ class VariantEffectArgs(BaseModel):
     )
 
 
-class ProteinSimilarityArgs(BaseModel):
+class ProteinSimilarityArgs(StrictArgs):
     """Arguments of ``protein_similarity``."""
 
     query: str = Field(description="The protein to compare. " + _SEQUENCE_HELP)
@@ -72,17 +74,20 @@ class ProteinSimilarityArgs(BaseModel):
         description="Proteins to rank: a list of sequences (each raw or one FASTA record), "
         "or one multi-record FASTA text. FASTA ids are echoed in the results."
     )
-    k: int = Field(default=5, ge=1, le=100, description="How many of the closest to return.")
+    limit: int = Field(
+        default=5, ge=1, le=100, description="How many of the closest to return (1-100)."
+    )
 
 
-class ProteinEmbeddingArgs(BaseModel):
+class ProteinEmbeddingArgs(StrictArgs):
     """Arguments of ``protein_embedding``."""
 
     sequence: str = Field(description=_SEQUENCE_HELP)
 
 
-def build_tools(settings: Settings) -> list[ToolSpec]:
-    """The four protein tools, bound to ``settings`` (model, device, data directory)."""
+def build_tools(settings: Settings, resources: Resources | None = None) -> list[ToolSpec]:
+    """The four protein tools over the ESM model and embedding store of ``resources``."""
+    shared = resources or Resources(settings)
 
     def protein_properties(sequence: str) -> dict[str, Any]:
         from biomed_agent.proteins.properties import compute_properties
@@ -93,7 +98,6 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
     def variant_effect(
         sequence: str, mutations: str | list[str], method: ScoringMethod = "masked_marginal"
     ) -> dict[str, Any]:
-        from biomed_agent.proteins.esm import esm_from_settings
         from biomed_agent.proteins.mutations import check_mutations, parse_mutations
         from biomed_agent.proteins.sequences import parse_sequence
         from biomed_agent.proteins.variants import score_variants
@@ -112,7 +116,7 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
         variants = [parse_mutations(text, name=name) for name, text in named]
         for (name, _), variant in zip(named, variants, strict=True):
             check_mutations(wild_type, variant, name=name)  # bad input fails before model loading
-        model = esm_from_settings(settings)
+        model = shared.esm()
         scores = score_variants(
             wild_type,
             variants,
@@ -138,7 +142,9 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             ],
         }
 
-    def protein_similarity(query: str, candidates: list[str] | str, k: int = 5) -> dict[str, Any]:
+    def protein_similarity(
+        query: str, candidates: list[str] | str, limit: int = 5
+    ) -> dict[str, Any]:
         import numpy as np
 
         from biomed_agent.proteins.sequences import parse_record
@@ -146,9 +152,9 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
 
         query_record = parse_record(query, name="query")
         records = _candidate_records(candidates)
-        store = _store(settings)
+        store = shared.embedding_store()
         vectors = store.embed([query_record.sequence, *(r.sequence for r in records)])
-        ranking = top_k(vectors[0].mean, np.stack([v.mean for v in vectors[1:]]), k)
+        ranking = top_k(vectors[0].mean, np.stack([v.mean for v in vectors[1:]]), limit)
         return {
             "model": store.model.label,
             "metric": f"cosine of mean-pooled ESM-2 embeddings (layer {store.layer})",
@@ -172,7 +178,7 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
         from biomed_agent.proteins.sequences import parse_sequence
 
         parsed = parse_sequence(sequence)
-        store = _store(settings)
+        store = shared.embedding_store()
         stored = store.embed([parsed])[0]
         return {
             "model": store.model.label,
@@ -218,7 +224,7 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             description=(
                 "Rank candidate proteins by similarity to a query protein.\n"
                 "Cosine similarity of mean-pooled ESM-2 embeddings (1 = identical direction); "
-                "returns the top k with their ids, indices and scores."
+                "returns the top ``limit`` with their ids, indices and scores."
             ),
         ),
         ToolSpec(
@@ -232,18 +238,6 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             ),
         ),
     ]
-
-
-def _store(settings: Settings) -> EmbeddingStore:
-    from biomed_agent.proteins.esm import esm_from_settings
-    from biomed_agent.proteins.store import EmbeddingStore
-
-    return EmbeddingStore(
-        settings.data_dir / "embeddings",
-        esm_from_settings(settings),
-        overlap=settings.esm_window_overlap,
-        token_budget=settings.esm_token_budget,
-    )
 
 
 def _candidate_records(candidates: list[str] | str) -> list[FastaRecord]:

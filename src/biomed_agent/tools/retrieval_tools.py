@@ -1,25 +1,28 @@
 """LangChain-ready lookup tools over the PubChem, UniProt and PubMed clients.
 
 ``pubchem_lookup(query)``, ``uniprot_lookup(query, organism=None)`` and
-``pubmed_search(query, max_results=10)``. Clients are built from the settings on first
-use (no HTTP session or cache file is opened while tools are only listed). Every result
-carries ``source_url``, the citation the agent must quote. Unknown names and ids come
+``pubmed_search(query, limit=10)``. The clients belong to the shared
+:class:`~biomed_agent.resources.Resources` and are built on first use (no HTTP session
+or cache file is opened while tools are only listed). Every result carries ``url``, the
+citation the agent must quote. Unknown names and ids come
 back as a structured ``NotFoundError``, malformed ones as ``InvalidIdentifierError``.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from biomed_agent.errors import NotFoundError, shorten
-from biomed_agent.retrievers.pubchem import PubChemClient
-from biomed_agent.retrievers.pubmed import PubMedClient
-from biomed_agent.retrievers.uniprot import ACCESSION_PATTERN, ProteinEntry, UniProtClient
+from biomed_agent.patterns import is_uniprot_accession
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
+from biomed_agent.tools.arguments import StrictArgs
 from biomed_agent.tools.base import ToolSpec
+
+if TYPE_CHECKING:
+    from biomed_agent.retrievers.uniprot import ProteinEntry
 
 __all__ = ["MAX_ARTICLES", "build_tools"]
 
@@ -30,11 +33,7 @@ SYNONYMS_SHOWN = 10
 OTHER_MATCHES = 4
 
 
-class _Arguments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PubChemLookupArgs(_Arguments):
+class PubChemLookupArgs(StrictArgs):
     query: str = Field(
         min_length=1,
         max_length=2000,
@@ -42,7 +41,7 @@ class PubChemLookupArgs(_Arguments):
     )
 
 
-class UniProtLookupArgs(_Arguments):
+class UniProtLookupArgs(StrictArgs):
     query: str = Field(
         min_length=1,
         max_length=200,
@@ -56,35 +55,16 @@ class UniProtLookupArgs(_Arguments):
     )
 
 
-class PubMedSearchArgs(_Arguments):
+class PubMedSearchArgs(StrictArgs):
     query: str = Field(
         min_length=1,
         max_length=2000,
         description="PubMed query; field tags allowed, "
         "e.g. 'adenosine A1 receptor[tiab] AND 2020:2024[dp]'",
     )
-    max_results: int = Field(
+    limit: int = Field(
         default=10, ge=1, le=MAX_ARTICLES, description=f"articles to return, 1 to {MAX_ARTICLES}"
     )
-
-
-class _Clients:
-    """The three clients, each built on first use."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @cached_property
-    def pubchem(self) -> PubChemClient:
-        return PubChemClient.from_settings(self.settings)
-
-    @cached_property
-    def uniprot(self) -> UniProtClient:
-        return UniProtClient.from_settings(self.settings)
-
-    @cached_property
-    def pubmed(self) -> PubMedClient:
-        return PubMedClient.from_settings(self.settings)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -103,7 +83,7 @@ def _protein_result(hits: list[ProteinEntry]) -> dict[str, Any]:
         "function": best.function,
         "subcellular_location": best.subcellular_location,
         "disease": best.disease,
-        "source_url": best.url,
+        "url": best.url,
         "other_matches": [
             {
                 "accession": h.accession,
@@ -116,9 +96,9 @@ def _protein_result(hits: list[ProteinEntry]) -> dict[str, Any]:
     }
 
 
-def build_tools(settings: Settings) -> list[ToolSpec]:
-    """The three lookup tools, sharing lazily built clients."""
-    clients = _Clients(settings)
+def build_tools(settings: Settings, resources: Resources | None = None) -> list[ToolSpec]:
+    """The three lookup tools over the clients of ``resources`` (built on first use)."""
+    clients = resources or Resources(settings)
 
     def pubchem_lookup(query: str) -> dict[str, Any]:
         record = clients.pubchem.compounds([query])[0]
@@ -129,12 +109,12 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             "synonyms": list(record.synonyms[:SYNONYMS_SHOWN]),
             "description": record.description,
             "sections": record.sections,
-            "source_url": record.url,
+            "url": record.url,
         }
 
     def uniprot_lookup(query: str, organism: str | None = None) -> dict[str, Any]:
         unknown: NotFoundError | None = None
-        if ACCESSION_PATTERN.fullmatch(query.strip().upper()):
+        if is_uniprot_accession(query):
             try:
                 return _protein_result([clients.uniprot.entry(query)])
             except NotFoundError as exc:  # retired, or a gene name shaped like an accession
@@ -149,9 +129,9 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
             )
         return _protein_result(hits)
 
-    def pubmed_search(query: str, max_results: int = 10) -> dict[str, Any]:
-        result = clients.pubmed.search(query, max_results)
-        articles = clients.pubmed.articles_for(result, max_results)
+    def pubmed_search(query: str, limit: int = 10) -> dict[str, Any]:
+        result = clients.pubmed.search(query, limit)
+        articles = clients.pubmed.articles_for(result, limit)
         return {
             "query": result.query,
             "total_count": result.count,
@@ -165,7 +145,7 @@ def build_tools(settings: Settings) -> list[ToolSpec]:
                     "doi": a.doi or None,
                     "publication_type": a.publication_type,
                     "abstract": _cut(a.abstract, ABSTRACT_CHARS),
-                    "source_url": a.url,
+                    "url": a.url,
                 }
                 for a in articles
             ],
@@ -181,7 +161,7 @@ Look up one compound in PubChem by name, CID, SMILES or InChIKey.
 Returns cid, name, properties (formula, molecular_weight, smiles, connectivity_smiles, inchi,
 inchikey, iupac_name, xlogp, tpsa, exact_mass, hbond_donors, hbond_acceptors,
 rotatable_bonds, heavy_atoms, charge), synonyms, description and key sections (drug
-indication, mechanism of action, ... when PubChem has them) and source_url, the compound page
+indication, mechanism of action, ... when PubChem has them) and url, the compound page
 to cite. Unknown names give a not-found error.""",
         ),
         ToolSpec(
@@ -192,7 +172,7 @@ to cite. Unknown names give a not-found error.""",
 Look up a protein in UniProtKB by accession (P30542) or by gene / protein name (ADORA1),
 optionally restricted to an organism (taxon id or name). Reviewed (Swiss-Prot) entries and
 exact gene matches come first. Returns accession, name, gene, organism, reviewed, length,
-function, subcellular_location, disease, source_url (the entry page to cite) and up to four
+function, subcellular_location, disease, url (the entry page to cite) and up to four
 other_matches.""",
         ),
         ToolSpec(
@@ -202,7 +182,7 @@ other_matches.""",
             description="""\
 Search PubMed and return the top articles (PubMed's relevance order) with pmid, title,
 authors, journal, year, doi, publication_type, abstract (cut to 1,500 characters; structured
-sections keep labels like 'METHODS:') and source_url, the PubMed page to cite. total_count
+sections keep labels like 'METHODS:') and url, the PubMed page to cite. total_count
 is the number of hits PubMed has for the query.""",
         ),
     ]

@@ -10,7 +10,10 @@ schema-constrained tool calls are the same code. What differs:
    (:mod:`.messages`); UniProt accessions are resolved to sequences.
 2. Each placeholder is expanded to one ``[PAD]`` token per atom (molecule) or ESM
    token (protein), so the rendered prompt's token count is its true length and
-   history truncation counts encoder positions exactly.
+   history truncation counts encoder positions exactly. ``[PAD]`` is a special
+   token, so the text between placeholders is tokenized piece by piece, as
+   OpenBioMed's ``Conversation`` does (:mod:`biomed_agent.models.prompt_ids`):
+   the prompt ids equal OpenBioMed's.
 3. The generation path calls ``generate`` on :class:`_SplicingLM`, which fills
    those ``[PAD]`` positions with the projected encoder vectors
    (:meth:`BioMedGPT10B.embed_with_features`) and generates from ``inputs_embeds``.
@@ -145,6 +148,19 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
     model: str
     """BioMedGPT-10B: a directory holding ``biomedgpt_10b.pth`` and the LM/ESM configs,
     or the ``.pth`` file (see :func:`~.loading.resolve_layout`)."""
+
+    max_new_tokens: int = Field(default=256, ge=1)
+    """Most tokens generated for an answer: 256, OpenBioMed's ``Conversation.answer`` default
+    (there ``max_length=256`` also counts the BOS it starts from, and the last token is cut,
+    so it shows at most 254; see docs/biomedgpt-10b.md, deliberate deviations)."""
+
+    context_window: int | None = Field(default=2048, ge=64)
+    """Prompt + answer tokens: 2,048, BioMedGPT-10B's training length and OpenBioMed's
+    ``Conversation(max_length=2048)``."""
+
+    prefix_cache: bool = False
+    """Off: a 10B prompt's positions hold encoder vectors, which a token-id KV cache of the
+    system text cannot reuse safely."""
 
     settings: Settings | None = Field(default=None, exclude=True)
     """Settings for resolving UniProt accessions (``uniprot_url``, cache, offline);

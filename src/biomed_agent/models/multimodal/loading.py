@@ -15,29 +15,29 @@ names one path; :func:`resolve_layout` finds the rest:
 * a config not found on disk is taken from the local Hugging Face cache
   (``PharMolix/BioMedGPT-LM-7B``, ``facebook/esm2_t36_3B_UR50D``), never downloaded.
 
-**Memory.** The model is built with parameters on the meta device
-(``accelerate.init_empty_weights``), the checkpoint is memory-mapped
-(``torch.load(mmap=True, weights_only=True)``), and tensors are assigned into the
-model (``load_state_dict(assign=True)``) instead of copied, so host RAM peaks near
-the checkpoint size rather than twice it. Weights already in the requested dtype
-stay file-backed; the GIN encoder (2 M parameters) is kept in float32.
+**Memory.** The model is built on the meta device, the checkpoint is memory-mapped
+(``torch.load(mmap=True, weights_only=True)``) and its tensors are assigned, not
+copied (``load_state_dict(assign=True)``): host RAM peaks near the checkpoint size.
+Weights already in the requested dtype stay file-backed; the GIN stays in float32.
 
-**Checks.** Keys are compared before anything is assigned: a file without the
-five prefixes is "not BioMedGPT-10B", missing and unexpected keys are listed,
-and a shape mismatch names the key and both shapes. Buffers that every
-transformers version recomputes (``position_ids``, rotary ``inv_freq``) are
-ignored whether present or absent: their layout changed across versions.
+**Checks.** Keys are compared before anything is assigned: a file without the five
+prefixes is "not BioMedGPT-10B", missing/unexpected keys are listed, a shape mismatch
+names the key and both shapes. Recomputed buffers (``position_ids``, rotary
+``inv_freq``) may be present or absent; ESM's unused absolute position table is
+dropped for rotary configs (:func:`drop_unused_position_embeddings`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from biomed_agent.devices import DTypeName
 from biomed_agent.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -69,11 +69,13 @@ PAD_TOKEN = "[PAD]"
 """Added to the LM tokenizer (and the embedding table) when BioMedGPT-10B was trained."""
 
 _RECOMPUTED_BUFFERS = ("position_ids", "inv_freq")
+_ESM_POSITIONS = "prot_structure_encoder.embeddings.position_embeddings.weight"
+_LOG = logging.getLogger(__name__)
 _GIN_PREFIX = "mol_structure_encoder."
 _GIN_LAYER = re.compile(r"^mol_structure_encoder\.gnns\.(\d+)\.")
 _NO_SPLIT_MODULES = ["LlamaDecoderLayer", "EsmLayer", "GINEncoder"]
 _SHOWN_KEYS = 8
-DType = Literal["auto", "bf16", "fp16", "fp32"]
+DType = DTypeName
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,26 @@ def check_state_dict(
             )
 
 
+def drop_unused_position_embeddings(
+    state: dict[str, torch.Tensor],
+    expected: Mapping[str, torch.Tensor],
+    esm_config: object,
+    weights: Path,
+) -> dict[str, torch.Tensor]:
+    """Drop ESM's absolute position table (never read by rotary ESM) when the config is rotary.
+
+    transformers 4.28-4.45 built it even for rotary ESM-2, so OpenBioMed's own
+    ``biomedgpt_10b.pth`` holds it ([1026, 2560] for ESM-2 3B); later versions do not.
+    """
+    rotary = getattr(esm_config, "position_embedding_type", None) == "rotary"
+    if not rotary or _ESM_POSITIONS not in state or _ESM_POSITIONS in expected:
+        return state
+    shape = "x".join(str(n) for n in state[_ESM_POSITIONS].shape)
+    message = "%s: ignoring %s [%s]: the ESM config is rotary, so this table is never read."
+    _LOG.info(message, weights.name, _ESM_POSITIONS, shape)
+    return {key: value for key, value in state.items() if key != _ESM_POSITIONS}
+
+
 def _gin_shape(state: Mapping[str, torch.Tensor]) -> tuple[int, int]:
     """GIN layers and hidden size, read from the weights (the GIN has no config file)."""
     layers = {int(m.group(1)) for key in state if (m := _GIN_LAYER.match(key))}
@@ -291,8 +313,8 @@ def load_biomedgpt10b(
 ) -> BioMedGPT10B:
     """Load BioMedGPT-10B from one directory or file (see the module docstring for the layout).
 
-    ``dtype``: ``auto`` (bf16 on GPUs that support it, fp16 on other GPUs, fp32 on
-    CPU), ``bf16``, ``fp16``, ``fp32``. ``device_map``: ``auto`` spreads the model
+    ``dtype``: ``auto`` (fp16 on GPUs, fp32 on CPU: :mod:`biomed_agent.devices`),
+    ``bf16``, ``fp16``, ``fp32``. ``device_map``: ``auto`` spreads the model
     over every visible GPU with accelerate (CPU when there is none), ``cpu``,
     ``cuda``/``cuda:N`` put it on one device, and a dict maps module names
     (``llm.model.layers.3``, ``prot_structure_encoder`` ...) to devices.
@@ -330,6 +352,7 @@ def load_biomedgpt10b(
             llm_config, esm_config, tokenizer, gin_layers=gin_layers, gin_hidden=gin_hidden
         )
     expected = model.state_dict()
+    state = drop_unused_position_embeddings(state, expected, esm_config, layout.weights)
     check_state_dict(expected, state, layout.weights)
 
     def cast(key: str, tensor: torch.Tensor) -> torch.Tensor:

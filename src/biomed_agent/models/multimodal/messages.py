@@ -11,10 +11,16 @@ Inputs reach :class:`~.chat.ChatBioMedGPT10B` in two ways:
   message: if its text writes ``<moleculeHere>`` / ``<proteinHere>`` they fill those
   placeholders in order, otherwise they go before its text, as blocks would.
 
-A human message then reads like OpenBioMed's chat turn:
-``<molecule><moleculeHere></molecule> <protein><proteinHere></protein> question``.
-A placeholder written in a message without an input for it is an error, as is an
-input without a placeholder; so is a block type the model cannot read (images).
+Human turns are rendered as OpenBioMed's ``Conversation`` renders them
+(``open_biomed/utils/chat_utils.py`` at ce3ccab): each molecule or protein block is
+``append_molecule`` / ``append_protein`` -- a Human turn of its own,
+``<molecule><moleculeHere></molecule>`` -- and text is ``ask``: it joins the previous
+turn (after a space) when that is a Human turn ending with ``</molecule>`` or
+``</protein>``, else it starts a new Human turn. So molecule + protein + question is
+``Human: <molecule>…</molecule> ### Human: <protein>…</protein> question ###``.
+A message whose text writes the placeholders itself keeps them where they are, in
+one turn. A placeholder written in a message without an input for it is an error,
+as is an input without a placeholder; so is a block type the model cannot read (images).
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ __all__ = ["EncoderInput", "attach_inputs", "protein_block", "to_conversation"]
 
 _BLOCK_KIND: dict[str, PlaceholderKind] = {"molecule": "molecule", "protein": "protein"}
 _TURN = {"molecule": MOLECULE_TURN, "protein": PROTEIN_TURN}
+_TURN_ENDS = ("</molecule>", "</protein>")
+_INLINE = "_placeholder_in_text"
+"""Marks a block that fills a placeholder the user wrote in the text (kept inline)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def attach_inputs(
             for index, piece in enumerate(pieces):
                 content.append({"type": "text", "text": piece})
                 if index < len(kinds):
-                    content.append(pending[kinds[index]].pop(0))
+                    content.append({**pending[kinds[index]].pop(0), _INLINE: True})
     attached = HumanMessage(content=content, id=last.id, name=last.name)
     return [*messages[: humans[-1]], attached, *messages[humans[-1] + 1 :]]
 
@@ -135,23 +144,40 @@ def _block_input(block: dict[str, Any], number: int) -> EncoderInput:
 def to_conversation(
     messages: Sequence[BaseMessage],
 ) -> tuple[list[BaseMessage], list[EncoderInput]]:
-    """Human messages rewritten as OpenBioMed turn text, and their inputs in placeholder order."""
+    """Human messages rewritten as OpenBioMed's turns, and their inputs in placeholder order."""
     rewritten: list[BaseMessage] = []
     inputs: list[EncoderInput] = []
     for number, message in enumerate(messages, start=1):
         if not isinstance(message, HumanMessage):
             rewritten.append(message)
             continue
-        parts: list[str] = []
-        for block in _content_blocks(message):
+        blocks = _content_blocks(message)
+        inline = any(isinstance(b, dict) and b.get(_INLINE) for b in blocks)
+        turns: list[str] = []
+        for block in blocks:
             if isinstance(block, str) or block.get("type") == "text":
                 text = block if isinstance(block, str) else str(block.get("text", ""))
                 check_placeholder_counts(split_prompt(text)[1], 0, 0, where=f"message {number}")
-                parts.append(text)
-            else:
-                encoder_input = _block_input(block, number)
-                parts.append(_TURN[encoder_input.kind])
-                inputs.append(encoder_input)
-        text = " ".join(part.strip() for part in parts if part.strip())
-        rewritten.append(HumanMessage(content=text, id=message.id, name=message.name))
+                if text.strip():
+                    turns.append(text)
+                continue
+            encoder_input = _block_input(block, number)
+            turns.append(_TURN[encoder_input.kind])
+            inputs.append(encoder_input)
+        if inline:  # the user placed the inputs in the text: one turn, as written
+            turns = [" ".join(turn.strip() for turn in turns)]
+        for turn in turns:
+            _conversation_turn(rewritten, turn, message)
     return rewritten, inputs
+
+
+def _conversation_turn(rewritten: list[BaseMessage], text: str, source: HumanMessage) -> None:
+    """``append_molecule``/``append_protein`` (a turn of its own) or ``ask`` (may join one)."""
+    previous = rewritten[-1] if rewritten else None
+    is_input = text in _TURN.values()
+    if not is_input and isinstance(previous, HumanMessage) and previous.text.endswith(_TURN_ENDS):
+        rewritten[-1] = HumanMessage(
+            content=f"{previous.text} {text}", id=previous.id, name=previous.name
+        )
+        return
+    rewritten.append(HumanMessage(content=text, id=source.id, name=source.name))

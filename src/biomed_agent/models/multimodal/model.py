@@ -32,6 +32,7 @@ from biomed_agent.errors import InvalidInputError
 from biomed_agent.models.multimodal.gin import GINEncoder
 from biomed_agent.models.multimodal.graph import batch_graphs, smiles_to_graph
 from biomed_agent.models.multimodal.placeholders import check_placeholder_counts, split_prompt
+from biomed_agent.models.prompt_ids import prompt_encoder
 from biomed_agent.proteins.sequences import ESM_VOCABULARY, esm_token_ids, parse_sequence
 
 if TYPE_CHECKING:
@@ -180,15 +181,14 @@ class BioMedGPT10B(nn.Module):
         proteins = iter(self.encode_proteins([s for p in prompts for s in p.proteins]))
         bos, slot = self.tokenizer.bos_token_id, self.feature_slot_id
         assert bos is not None, "the LM tokenizer has no BOS token"
+        segment_ids = prompt_encoder(self.tokenizer).segment  # OpenBioMed's slow-tokenizer ids
         rows: list[list[int]] = []
         row_spans: list[list[Span]] = []
         features: list[torch.Tensor] = []
         for texts, kinds in pieces:
             ids, spans = [bos], [Span("bos", 0, 1, (bos,))]
             for index, text in enumerate(texts):
-                text_ids = (
-                    self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-                )
+                text_ids = segment_ids(text) if text else []
                 if text_ids:
                     spans.append(Span("text", len(ids), len(text_ids), tuple(text_ids)))
                     ids += text_ids
