@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Entry points for a fresh machine: `make demo`, `make test` and `make lint`.
 # Each creates/updates .venv and installs the package with the versions pinned
 # in constraints.txt (verified together; torch==2.13.0 is the CPU wheel).
 PYTHON ?= python3
@@ -26,7 +26,10 @@ demo: $(VENV)/.stamp-all
 test: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest
 
+# ruff (lint + format), mypy on the package, and mypy --strict on a user script of the
+# public API (lazy exports must keep their real types)
 lint: $(VENV)/.stamp-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples/typed_api.py
+	$(BIN)/ruff format --check src tests benchmarks examples/typed_api.py
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples/typed_api.py

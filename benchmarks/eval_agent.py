@@ -192,8 +192,10 @@ def main() -> int:
                          "answer": answer.text})  # fmt: skip
             if args.show or not all(result["checks"].values()):
                 failed = [k for k, ok in result["checks"].items() if not ok]
-                print(f"--- {item['id']} {item['question']!r} failed={failed} "
-                      f"intents={rows[-1]['predicted']} unrelated={result['unrelated']}")  # fmt: skip
+                print(
+                    f"--- {item['id']} {item['question']!r} failed={failed} "
+                    f"intents={rows[-1]['predicted']} unrelated={result['unrelated']}"
+                )
                 if args.show or failed:
                     print(answer.text)
     report(rows)

@@ -27,8 +27,9 @@ QUESTIONS = Path(__file__).resolve().parents[1] / "benchmarks" / "agent_question
 
 
 def _evidence(key: str, source: str, text: str, **details: object) -> Evidence:
-    return Evidence(key=key, source=source, record_id=key.split(":")[1], title=text[:30],
-                    url=None, tool=None, arguments={}, details=dict(details), text=text)  # fmt: skip
+    record_id = key.split(":")[1]
+    return Evidence(key=key, source=source, record_id=record_id, title=text[:30], url=None,
+                    tool=None, arguments={}, details=dict(details), text=text)  # fmt: skip
 
 
 # --- lexicons ----------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_follow_up_takes_the_earlier_target() -> None:
 
 
 def test_numbers_and_citations_are_verified() -> None:
-    evidence = [
+    evidence: list[dict[str, object]] = [
         {"key": "tool:1", "source": "tool", "record_id": None, "title": "t", "url": None,
          "tool": "molecule_properties", "arguments": {}, "details": {},
          "text": '{"molecular_weight": 180.159}'}

@@ -92,8 +92,8 @@ def test_tools_are_offered_in_system_text_and_results_rendered_as_data() -> None
     ]
     text = render_prompt(messages, mode=mode, count_tokens=words, max_prompt_tokens=10_000).text
     system, _, rest = text.partition("### ")
-    assert '"name": "Lipinski"' in system
-    assert '"smiles": {"description": "SMILES of the molecule"' in system
+    assert "- Lipinski(smiles: str)" in system  # compact tool catalogue (issue 17)
+    assert "Check Lipinski" in system
     assert "If no tool is needed, answer in plain text instead." in system
     assert 'Assistant: {"name": "Lipinski", "arguments": {"smiles": "CCO"}} ###' in rest
     assert (

@@ -1,8 +1,10 @@
 """LangChain's standard integration suite on a real instruct model: SmolLM2-135M-Instruct.
 
-SmolLM2 (a 135M stand-in for BioMedGPT, rendered through its own chat template) is
-small enough for CI yet understands the prompts, so cases that the random tiny model
-must xfail run for real here. Each remaining xfail states the measured reason.
+The whole suite runs on the tiny random Llama (tests/test_chat_model_standard.py); the
+cases that need a model that *understands* the prompt are xfailed there. They run here
+on SmolLM2 (a 135M stand-in for BioMedGPT, rendered through its own chat template,
+converted once per run by the ``smollm2_dir`` fixture). Only those cases run here, to
+keep the suite's time small. Each remaining xfail states the reason measured on SmolLM2.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from biomed_agent.models.chat_model import ChatBioMedGPT
 pytestmark = pytest.mark.slow
 
 _MODEL_DIR: dict[str, Path] = {}
+
+_RUN_HERE = {
+    "test_invoke",
+    "test_tool_calling",
+    "test_tool_calling_async",
+    "test_bind_runnables_as_tools",
+    "test_unicode_tool_call_integration",
+    "test_structured_output",
+    "test_agent_loop",
+}
+"""Cases run on SmolLM2: every case the tiny model xfails, plus plain chat as a baseline."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,3 +62,30 @@ class TestSmolLM2Integration(ChatModelIntegrationTests):
     @property
     def supports_json_mode(self) -> bool:
         return False
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="measured: SmolLM2-135M loops inside the punchline string ('it was a cat and it "
+        "was a cat ...', 67 tokens at max_new_tokens=64; 131 at 128; repetition_penalty=1.2 "
+        "gives empty strings) until the budget force-closes it, which is reported as a "
+        "`length` finish and never parsed",
+    )
+    @pytest.mark.parametrize("schema_type", ["pydantic"])
+    def test_structured_output(self, model: BaseChatModel, schema_type: str) -> None:
+        super().test_structured_output(model, schema_type)  # type: ignore[arg-type]
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="measured: with tool_choice='auto' SmolLM2-135M answers the weather question in "
+        "text ('The weather in San Francisco, CA, is mostly sunny with a high of 75.') "
+        "instead of calling get_weather; the forced-choice tests above pass",
+    )
+    @pytest.mark.parametrize("model", [{}], indirect=True)
+    def test_agent_loop(self, model: BaseChatModel) -> None:
+        super().test_agent_loop(model)
+
+
+# Everything else in the suite runs on the tiny model; keep it out of this (slower) class.
+for _name in dir(ChatModelIntegrationTests):
+    if _name.startswith("test_") and _name not in _RUN_HERE:
+        setattr(TestSmolLM2Integration, _name, None)

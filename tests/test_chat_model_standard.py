@@ -32,7 +32,9 @@ def _tiny_model(tiny_llama_dir: Path) -> Iterator[None]:
 
 def _params() -> dict[str, Any]:
     path = _MODEL_DIR["path"]  # set by the module's autouse fixture before any model is built
-    return {"model": str(path), "device_map": "cpu", "max_new_tokens": 12, "temperature": 0.0}
+    # 48 tokens: room for a call whose strings the grammar fixes (names, enums) to close
+    # by itself; free strings never close with random weights (see the xfails below).
+    return {"model": str(path), "device_map": "cpu", "max_new_tokens": 48, "temperature": 0.0}
 
 
 class _TinyChatBioMedGPT:
@@ -58,6 +60,13 @@ class TestChatBioMedGPTUnit(_TinyChatBioMedGPT, ChatModelUnitTests):
 _NEEDS_A_TRAINED_MODEL = (
     "random weights cannot follow the prompt: the test needs the model to pick a "
     "meaningful value, not just a schema-valid one"
+)
+
+
+_NEVER_CLOSES = (
+    "random weights never close a free JSON string (the joke's text): the closing mode cuts "
+    "the call at the budget, which is a `length` finish and never a parsed output; the "
+    "same case runs on SmolLM2 in test_chat_model_smollm2_standard.py"
 )
 
 
@@ -90,6 +99,24 @@ class TestChatBioMedGPTIntegration(_TinyChatBioMedGPT, ChatModelIntegrationTests
     @pytest.mark.xfail(reason=_NEEDS_A_TRAINED_MODEL + ": it asserts the name contains 你好")
     def test_unicode_tool_call_integration(self, model: BaseChatModel) -> None:
         super().test_unicode_tool_call_integration(model)
+
+    @pytest.mark.xfail(strict=True, reason=_NEVER_CLOSES)
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    def test_structured_output(self, model: BaseChatModel, schema_type: Any) -> None:
+        super().test_structured_output(model, schema_type)
+
+    @pytest.mark.xfail(strict=True, reason=_NEVER_CLOSES)
+    @pytest.mark.parametrize("schema_type", ["pydantic", "typeddict", "json_schema"])
+    async def test_structured_output_async(self, model: BaseChatModel, schema_type: Any) -> None:
+        await super().test_structured_output_async(model, schema_type)
+
+    @pytest.mark.xfail(strict=True, reason=_NEVER_CLOSES)
+    def test_structured_output_pydantic_2_v1(self, model: BaseChatModel) -> None:
+        super().test_structured_output_pydantic_2_v1(model)
+
+    @pytest.mark.xfail(strict=True, reason=_NEVER_CLOSES)
+    def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
+        super().test_structured_output_optional_param(model)
 
 
 def test_build_is_reproducible(tmp_path: Path) -> None:

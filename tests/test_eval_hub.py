@@ -23,7 +23,7 @@ from biomed_agent.errors import (
     OfflineError,
     UpstreamError,
 )
-from biomed_agent.eval import HubSource, get_benchmark, hub, parse_data
+from biomed_agent.eval import HubSource, get_benchmark, hub_items, parse_data
 from tests.helpers.fake_hub import FakeHub, use_fake_hub, write_hub_copies
 from tests.helpers.openai_server import OpenAIServer
 
@@ -108,12 +108,12 @@ def test_pubmedqa_test_split_is_the_official_list(
         bench.open(None, "test")
     # ...and the fixture's own 32-PMID subset of that list selects the local test split
     subset = json.loads((BENCH / "pubmedqa/test_ground_truth.json").read_text())
-    monkeypatch.setattr(hub, "official_pubmedqa_test_labels", lambda: subset)
+    monkeypatch.setattr(hub_items, "official_pubmedqa_test_labels", lambda: subset)
     assert bench.open(None, "test").items == bench.load(BENCH / "pubmedqa", "test")
 
 
 def test_shipped_pubmedqa_test_list_is_the_official_one() -> None:
-    labels = hub.official_pubmedqa_test_labels()
+    labels = hub_items.official_pubmedqa_test_labels()
     assert len(labels) == 500
     assert sorted(labels.values()).count("yes") == 276
     assert sorted(labels.values()).count("no") == 169
@@ -386,3 +386,32 @@ def test_environment_variables_alone_drive_download_and_offline(
     )  # fmt: skip
     assert offline.stdout == online.stdout
     assert len(fake_hub.requests) == asked
+
+
+def test_hub_mode_switches_belong_to_one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The libraries' offline flags are process-wide: concurrent calls must not mix them."""
+    import threading
+    import time
+
+    import datasets.config
+    import huggingface_hub.constants as hub_constants
+
+    from biomed_agent.eval import hub
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    seen: list[tuple[bool, bool, bool]] = []
+
+    def read(offline: bool) -> None:
+        with hub._hub_mode(offline=offline, progress=False) as is_offline:
+            time.sleep(0.05)  # the other call arrives meanwhile
+            seen.append((offline, is_offline, hub_constants.HF_HUB_OFFLINE))
+
+    threads = [threading.Thread(target=read, args=(i % 2 == 0,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 6
+    assert all(asked == offline == flag for asked, offline, flag in seen)
+    assert hub_constants.HF_HUB_OFFLINE is False

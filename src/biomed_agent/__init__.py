@@ -9,11 +9,11 @@ through the ``TYPE_CHECKING`` imports (as datamol does), so ``BioMedAgent``,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from biomed_agent.errors import *  # noqa: F403  (errors are light and always wanted)
 from biomed_agent.errors import __all__ as _error_names
+from biomed_agent.lazy import lazy_exports
 from biomed_agent.settings import Settings as Settings
 from biomed_agent.settings import get_settings as get_settings
 
@@ -67,14 +67,7 @@ __all__ = ["Settings", "__version__", "get_settings", *_error_names, *_LAZY]
 
 
 if not TYPE_CHECKING:  # type checkers read the imports above, and flag unknown names
-
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'biomed_agent' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

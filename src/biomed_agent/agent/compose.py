@@ -72,8 +72,46 @@ def _protein_sections(cite: Numbers) -> list[str]:
 
 
 _STOP = frozenset(
-    ["what", "which", "does", "did", "the", "and", "for", "with", "from", "that", "this", "about", "into", "when", "were", "was", "why", "how", "have", "has", "its", "their", "them", "they", "there", "then", "than", "been", "being", "also", "only", "most", "more", "does"]
+    [
+        "what",
+        "which",
+        "does",
+        "did",
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "about",
+        "into",
+        "when",
+        "were",
+        "was",
+        "why",
+        "how",
+        "have",
+        "has",
+        "its",
+        "their",
+        "them",
+        "they",
+        "there",
+        "then",
+        "than",
+        "been",
+        "being",
+        "also",
+        "only",
+        "most",
+        "more",
+        "does",
+    ]
 )
+
+
+_ANSWERING = ("CONCLUSION", "RESULTS", "INTERPRETATION", "FINDINGS")
 
 
 def _words(text: str) -> set[str]:
@@ -88,13 +126,19 @@ def _passage(item: Evidence, question: str) -> str:
     paragraphs = [
         " ".join(p.split())
         for p in re.split(r"\n\s*\n|\n(?=[A-Z]+: )", text)
-        if p.strip() and not p.lstrip().startswith(("{", "#")) and p.strip() != item["title"]
+        if p.strip()
+        and not p.lstrip().startswith(("{", "#", item["title"]))  # JSON, headings, header
+        and "Authors:" not in p
     ]
     if not paragraphs:
         return ""
     wanted = _words(question)
-    ranked = sorted(paragraphs, key=lambda p: -len(wanted & _words(p)))  # stable: text order
-    overlap = [len(wanted & _words(p)) for p in ranked]
+
+    def overlap_of(paragraph: str) -> int:  # an abstract's conclusion answers first
+        return len(wanted & _words(paragraph)) + 2 * paragraph.startswith(_ANSWERING)
+
+    ranked = sorted(paragraphs, key=lambda p: -overlap_of(p))  # stable: text order
+    overlap = [overlap_of(p) for p in ranked]
     shown = [ranked[0]]
     if len(ranked) > 1 and overlap[1] >= max(1, overlap[0] - 1):
         shown.append(ranked[1])  # two passages share the question's words: quote both

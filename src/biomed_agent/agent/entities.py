@@ -254,8 +254,15 @@ def drug_mentions(question: str) -> list[tuple[str, str | None]]:
     """(name to look up, the word as written when it was a typo) for each drug mention."""
     text = _FASTA.sub(" ", question)
     words = [m.group(0) for m in _WORD.finditer(text)]
-    heads = {
-        words[i].lower() for i in range(len(words) - 1) if words[i + 1].lower() in _PROTEIN_HEADS
+    heads = {  # "adenosine receptor", "adenosine A1 receptor": a protein name, not a compound
+        words[i].lower()
+        for i in range(len(words) - 1)
+        if words[i + 1].lower() in _PROTEIN_HEADS
+        or (
+            i + 2 < len(words)
+            and re.fullmatch(r"[A-Z0-9][A-Za-z0-9-]{0,4}", words[i + 1]) is not None
+            and words[i + 2].lower() in _PROTEIN_HEADS
+        )
     }
     mentions: list[tuple[str, str | None]] = []
     for match in find_drug_names(text, skip=_NOT_DRUGS | heads):

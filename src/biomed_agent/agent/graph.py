@@ -19,15 +19,14 @@ its own model, settings or step limit. :func:`make_graph` is the factory
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from biomed_agent.agent.context import AgentContext
 from biomed_agent.agent.nodes import MAX_ROUNDS, AgentNodes
-from biomed_agent.agent.state import AgentInput, AgentOutput, AgentState
+from biomed_agent.agent.state import AgentInput, AgentOutput, AgentState, finished_turns
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -41,7 +40,13 @@ NODES: tuple[str, ...] = (
 REPAIR_PASSES = 1
 """Times a failed answer is rewritten before it is returned flagged."""
 
-Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
+
+class Node(Protocol):
+    """A node as LangGraph calls it: the state, and the run's ``Runtime`` by keyword."""
+
+    def __call__(self, state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        """The state keys the node updates."""
+        ...
 
 
 def _after_plan(state: AgentState) -> str:
@@ -59,7 +64,7 @@ def _after_verify(state: AgentState) -> str:
 def _node(name: str, default: AgentContext | None) -> Node:
     """Node ``name`` of :class:`AgentNodes`, over the run's context (or ``default``)."""
 
-    def run(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    def run(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         context = default.for_run(runtime.context) if default is not None else runtime.context
         if not isinstance(context, AgentContext):
             from biomed_agent.errors import ConfigurationError
@@ -70,6 +75,8 @@ def _node(name: str, default: AgentContext | None) -> Node:
                 input_name="context",
             )
         update: dict[str, Any] = getattr(AgentNodes(context), name)(state)
+        if "history" in update:  # the graph's own turns: the only history it appends
+            update = {**update, "history": finished_turns(update["history"])}
         return update
 
     run.__name__ = name

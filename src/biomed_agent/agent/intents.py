@@ -43,15 +43,17 @@ _SPLIT = re.compile(
     r"any)\b)|\.\s+(?=[A-Z]))",
     re.IGNORECASE,
 )
-_CUES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
-    ("bbb", re.compile(r"blood[- ]brain|\bBBB\b|\bCNS\b|brain[- ]penetra|cross(?:es)? into the brain", re.I)),
-    ("druglikeness", re.compile(r"drug[- ]?like|lipinski|rule of (?:five|5)|\bveber\b|\bPAINS\b|\bQED\b", re.I)),
-    ("bioactivity", re.compile(r"\b(?:IC50|EC50|Ki|Kd|bioassay|potency)\b", re.I)),
-    ("analogs", re.compile(r"\banalog(?:ue)?s\b|structurally similar", re.I)),
-    ("variants", re.compile(r"\bmutation|\bvariant|\bmutant", re.I)),
-    ("properties", re.compile(r"\b(?:TPSA|logP|XLogP3?|molecular weight|polar surface|formula|H-bond|hydrogen[- ]bond|rotatable)\b", re.I)),
-    ("literature", re.compile(r"\bPMID\b|\bliterature\b|\bpapers?\b|\btrials?\b|\bstud(?:y|ies)\b", re.I)),
+_CUE_TEXT: tuple[tuple[Intent, str], ...] = (
+    ("bbb", r"blood[- ]brain|\bBBB\b|\bCNS\b|brain[- ]penetra|cross(?:es)? into the brain"),
+    ("druglikeness", r"drug[- ]?like|lipinski|rule of (?:five|5)|\bveber\b|\bPAINS\b|\bQED\b"),
+    ("bioactivity", r"\b(?:IC50|EC50|Ki|Kd|bioassay|potency)\b"),
+    ("analogs", r"\banalog(?:ue)?s\b|structurally similar"),
+    ("variants", r"\bmutation|\bvariant|\bmutant"),
+    ("properties", r"\b(?:TPSA|logP|XLogP3?|molecular weight|polar surface|formula|H-bond|"
+     r"hydrogen[- ]bond|rotatable)\b"),
+    ("literature", r"\bPMID\b|\bliterature\b|\bpapers?\b|\btrials?\b|\bstud(?:y|ies)\b"),
 )  # fmt: skip
+_CUES = tuple((intent, re.compile(text, re.IGNORECASE)) for intent, text in _CUE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ def classify(
     (the store's :class:`~biomed_agent.retrievers.embeddings.SentenceEmbeddingFunction`);
     it is called only when some clause has no cue, so a question a cue settles loads no
     model. ``masks`` maps entity tokens (SMILES, sequences) to plain words ("the compound")
-    before cues and embedding see the clause. Without it (or without weights) the remaining clauses default to ``literature``.
+    before cues and embedding see the clause. Without an embedder (or weights) the clauses
+    no cue settles default to ``literature``.
     """
     texts = split_clauses(question)
     masked = [_mask(text, masks or {}) for text in texts]
@@ -160,7 +163,8 @@ def train(embedder: Any, out: Path, *, epochs: int = 400, l2: float = 1e-3) -> f
     """Fit the softmax weights on the training clauses; write ``out``; training accuracy."""
     rows = _training_rows()
     x = np.asarray(embedder.encode([text for _, text in rows]), dtype=np.float64)
-    y = np.asarray([INTENTS.index(intent) for intent, _ in rows])  # type: ignore[arg-type]
+    names: list[str] = list(INTENTS)
+    y = np.asarray([names.index(intent) for intent, _ in rows])
     onehot = np.eye(len(INTENTS))[y]
     w = np.zeros((x.shape[1], len(INTENTS)))
     b = np.zeros(len(INTENTS))

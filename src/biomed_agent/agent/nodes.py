@@ -8,7 +8,6 @@ and ``{"type": "token", ...}`` events (no-ops unless someone streams).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from string import Template
@@ -286,9 +285,13 @@ class AgentNodes:
                     count=len(evidence),
                 )
                 messages += [AIMessage(state["answer"]), HumanMessage(repair)]
-            text = stream_text(model, messages)
+            try:
+                text = stream_text(model, messages)
+            except ValueError:  # LangChain: "No generation chunks were returned" (empty reply)
+                text = ""
             model_ms += (time.perf_counter() - started) * 1000
-            reason = is_non_answer(text, state["question"])
+            prompt = "\n".join(str(m.content) for m in messages[:2])
+            reason = is_non_answer(text, state["question"], prompt)
             if reason:
                 notes.append(f"the model's answer was not used ({reason}); template answer given")
                 text = self._template(state, evidence)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from biomed_agent.agent.entities import literature_intent
-from biomed_agent.agent.lexicon import gene_symbols
+from biomed_agent.agent.lexicon import drug_lexicon, gene_symbols
 from biomed_agent.agent.state import Entities, Observation, PlanStep
 from biomed_agent.prompts import load_prompt
 from biomed_agent.tools import ToolSpec
@@ -60,7 +60,9 @@ Candidate = tuple[str, dict[str, Any], str]
 
 def _names(entities: Entities, observations: Sequence[Observation]) -> list[str]:
     """Readable names of what the question is about: compounds, then genes/proteins."""
-    names = [c["name"] for c in entities["compounds"] if c["name"]]
+    lexicon = drug_lexicon()
+    # a record's name field becomes a query only when it passes the user-input check
+    names = [c["name"] for c in entities["compounds"] if c["name"] and c["name"].lower() in lexicon]
     for obs in observations:
         if obs["tool"] == "uniprot_lookup" and obs["status"] == "ok":
             gene = obs["result"].get("gene")
@@ -115,7 +117,8 @@ def _molecule_steps(
         if not raw:
             continue
         info = standardized.get(raw) or {}
-        parent = info.get("smiles") or raw
+        # the parent when standardisation changed the structure; else the SMILES as given
+        parent = (info.get("smiles") if info.get("notes") else None) or raw
         if parent in parents or len(parents) == 3:
             continue
         parents.append(parent)

@@ -86,9 +86,22 @@ def relevant_evidence(
             related = _mentions(item, terms) if terms else False
             if related or (isinstance(score, int | float) and score >= MIN_SCORE):
                 kept.append(item)
-        elif _mentions(item, terms) or item["record_id"] in _named_records(entities):
+        elif (
+            _mentions(item, terms)
+            or item["record_id"] in _named_records(entities)
+            or _names_protein(item, understanding.get("protein_names") or [])
+        ):
             kept.append(item)
     return kept
+
+
+def _names_protein(item: Evidence, names: Iterable[str]) -> bool:
+    """A UniProt record whose name holds every word of a protein name of the question
+    ("adenosine A1 receptor" -> "Adenosine receptor A1")."""
+    if item["source"] != "uniprot":
+        return False
+    title = set(re.findall(r"[a-z0-9]+", item["title"].lower()))
+    return any(set(re.findall(r"[a-z0-9]+", name.lower())) <= title for name in names)
 
 
 def _named_records(entities: Entities) -> set[str]:

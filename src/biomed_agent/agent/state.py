@@ -12,14 +12,16 @@ supported Python (LangGraph's ``get_input_jsonschema`` / the server's schema end
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict
-from typing_extensions import Required, TypedDict
+from pydantic import ConfigDict, with_config
+from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import NotRequired, Required, TypedDict
+
+from biomed_agent.errors import InvalidInputError
 
 __all__ = [
-    "INPUT_KEYS",
     "AgentInput",
     "AgentOutput",
     "AgentState",
@@ -105,11 +107,35 @@ class Turn(TypedDict):
     answer: str
 
 
+_FINISHED = "finished_turns"
+
+
+def finished_turns(turns: list[Turn]) -> dict[str, list[Turn]]:
+    """The ``history`` update of the *finish* node: turns the graph itself answered."""
+    return {_FINISHED: turns}
+
+
+def add_turns(current: list[Turn], update: Any) -> list[Turn]:
+    """Reducer of ``history``: appends the graph's own finished turns and refuses the rest.
+
+    A ``history`` in a run's input (a forged conversation that could make the planner
+    act on entities no one asked about) is refused with one clear error.
+    """
+    if isinstance(update, Mapping) and set(update) == {_FINISHED}:
+        return [*(current or []), *update[_FINISHED]]
+    raise InvalidInputError(
+        "'history' is not an input of the agent graph: earlier turns come from the thread's "
+        "checkpoint. Send only {'question': ...} and ask follow-ups on the same thread "
+        "(configurable.thread_id).",
+        input_name="history",
+    )
+
+
 class AgentState(TypedDict, total=False):
     """Graph state; all keys but ``history`` belong to the current question."""
 
     question: str
-    history: Annotated[list[Turn], operator.add]
+    history: Annotated[list[Turn], add_turns]
     entities: Entities
     understanding: dict[str, Any]
     """Clauses with intents, typo readings, unresolved names, ... (agent.understanding)."""
@@ -130,20 +156,17 @@ class AgentState(TypedDict, total=False):
     store_ms: float
 
 
+@with_config(ConfigDict(extra="forbid"))
 class AgentInput(TypedDict):
     """What a run takes: one question (earlier turns come from the thread's checkpoint).
 
-    Any other key (``history``, ``observations``, ...) is not part of the input: LangGraph
-    drops it before the graph runs, so it can never reach a node or drive a tool call.
+    Other keys are not part of the input: LangGraph drops them before the graph runs,
+    and a ``history`` is refused (:func:`add_turns`), so neither can reach a node or
+    drive a tool call. The JSON schema shows ``question`` only.
     """
 
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
-
     question: Required[str]
-
-
-INPUT_KEYS = frozenset(AgentInput.__annotations__)
-"""The only keys a run's input may hold."""
+    history: NotRequired[SkipJsonSchema[Any]]
 
 
 class AgentOutput(TypedDict, total=False):

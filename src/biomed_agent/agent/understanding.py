@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from biomed_agent.agent.citations import evidence_from_hits
 from biomed_agent.agent.entities import drug_mentions, invalid_smiles
@@ -40,7 +40,12 @@ __all__ = [
     "understand_question",
 ]
 
-BIOMEDICAL_KINDS = ("smiles", "inchikeys", "accessions", "genes", "pmids", "sequences", "compounds")
+EntityKind = Literal[
+    "smiles", "inchikeys", "accessions", "genes", "pmids", "sequences", "compounds"
+]
+BIOMEDICAL_KINDS: tuple[EntityKind, ...] = (
+    "smiles", "inchikeys", "accessions", "genes", "pmids", "sequences", "compounds",
+)  # fmt: skip
 # development code names: "KX-902", "ABT-737", "AZD9291" (not IC50, COX-1, CYP3A4)
 _CODE = re.compile(r"\b([A-Z]{1,5}-\d{2,6}[A-Z]?|[A-Z]{2,5}\d{3,7})\b")
 _PROTEIN_NAME = re.compile(
@@ -132,7 +137,10 @@ def _add_compound(entities: Entities, obs: Observation) -> None:
 def resolve_compounds(
     context: AgentContext, queries: Sequence[str], entities: Entities
 ) -> tuple[list[Observation], list[Evidence], list[str], list[str]]:
-    """Resolve names/InChIKeys: PubChem, else the store. (observations, evidence, notes, unresolved)."""
+    """Resolve names/InChIKeys through PubChem, else the store.
+
+    Returns (observations, evidence, notes, names nothing resolved).
+    """
     observations: list[Observation] = []
     notes: list[str] = []
     unresolved = list(queries)

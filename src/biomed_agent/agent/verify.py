@@ -106,17 +106,24 @@ def _contradictions(answer: str, evidence: Iterable[Evidence]) -> list[str]:
     return found
 
 
-def is_non_answer(answer: str, question: str) -> str | None:
-    """Why ``answer`` is no answer (empty, echoed prompt or question, raw data), else None."""
+def is_non_answer(answer: str, question: str, prompt: str = "") -> str | None:
+    """Why ``answer`` is no answer (empty, echoed prompt or question, raw data), else None.
+
+    ``prompt``: the text the model was given; an answer repeating one of its lines of
+    40+ characters (instructions, evidence headers) echoes the prompt.
+    """
     text = answer.strip()
     if not text or not re.search(r"[A-Za-z]{2}", text):
         return "it was empty"
     if _DATA_TAG.search(text):
-        return "it repeated raw <data> blocks of the prompt"
+        return "it repeated raw data blocks of the prompt"
     if text.strip(" ?.").lower() == question.strip(" ?.").lower():
         return "it repeated the question"
     if len(text.split()) < 3:
         return "it was too short to answer anything"
+    echoed = [ln.strip() for ln in prompt.splitlines() if len(ln.strip()) >= 40]
+    if any(line in text for line in echoed):
+        return "it echoed the prompt"
     return None
 
 

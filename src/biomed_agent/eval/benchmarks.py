@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from biomed_agent.errors import InvalidInputError
-from biomed_agent.eval import hub, loaders
+from biomed_agent.eval import hub, hub_items, loaders
 from biomed_agent.eval.hub import HubItems, HubSource
 from biomed_agent.eval.items import EvalItem, TaskKind
 
@@ -162,7 +162,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "test",
             "ori_pqal.json (with test_ground_truth.json beside it) or their directory",
             HubLayout(
-                hub.pubmedqa_items,
+                hub_items.pubmedqa_items,
                 "qiaojin/PubMedQA",
                 "pqa_labeled",
                 split_names={"test": "train", "train": "train"},
@@ -178,7 +178,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             loaders.load_medqa,
             "test",
             "a MedQA JSON Lines file, e.g. US/4_options/phrases_no_exclude_test.jsonl",
-            HubLayout(hub.medqa_items, "GBaker/MedQA-USMLE-4-options"),
+            HubLayout(hub_items.medqa_items, "GBaker/MedQA-USMLE-4-options"),
             paper={"accuracy": 0.504},
         ),
         Benchmark(
@@ -189,7 +189,9 @@ BENCHMARKS: dict[str, Benchmark] = {
             "dev",
             "MedMCQA dev.json (JSON Lines)",
             HubLayout(
-                hub.medmcqa_items, "openlifescienceai/medmcqa", split_names={"dev": "validation"}
+                hub_items.medmcqa_items,
+                "openlifescienceai/medmcqa",
+                split_names={"dev": "validation"},
             ),
             paper={"accuracy": 0.514},
         ),
@@ -200,7 +202,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             loaders.load_mmlu,
             "test",
             "professional_medicine_test.csv (no header)",
-            HubLayout(hub.mmlu_items, "cais/mmlu", "professional_medicine"),
+            HubLayout(hub_items.mmlu_items, "cais/mmlu", "professional_medicine"),
             paper={"accuracy": 0.511},
         ),
         Benchmark(
@@ -210,7 +212,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             loaders.load_medconceptsqa,
             "test",
             "a MedConceptsQA CSV, JSON Lines or Parquet file",
-            HubLayout(hub.medconceptsqa_items, "ofir408/MedConceptsQA", "all"),
+            HubLayout(hub_items.medconceptsqa_items, "ofir408/MedConceptsQA", "all"),
             paper={"accuracy": 0.249},
         ),
         Benchmark(
@@ -220,7 +222,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             loaders.load_pubchemqa,
             "test",
             "a PubChemQA JSON array or JSON Lines file (smiles, question, answer)",
-            HubLayout(hub.pubchemqa_items),
+            HubLayout(hub_items.pubchemqa_items),
             paper={"bleu2": 0.234, "rougeL": 0.332, "meteor": 0.308},
         ),
         Benchmark(
@@ -230,7 +232,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             loaders.load_uniprotqa,
             "test",
             "a UniProtQA JSON array or JSON Lines file (protein_accession, question, answer)",
-            HubLayout(hub.uniprotqa_items),
+            HubLayout(hub_items.uniprotqa_items),
             paper={"bleu2": 0.571, "rougeL": 0.622, "meteor": 0.754},
         ),
     )

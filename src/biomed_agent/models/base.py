@@ -107,6 +107,11 @@ class BioMedChatBase(BaseChatModel):
     """Extra stop strings; with the BioMedGPT chat format generation always also stops at
     the next ``###`` turn marker (with a tokenizer template, at its end-of-turn token)."""
 
+    max_offered_tools: int = Field(default=6, ge=1)
+    """Most bound tools shown to the model in one call: the most relevant to the latest user
+    message (MiniLM embeddings of the tool descriptions), so the prompt fits the context;
+    BioMedGPT-10B tools only when a 10B checkpoint is configured."""
+
     @property
     @abstractmethod
     def model_name(self) -> str:
@@ -181,6 +186,8 @@ class BioMedChatBase(BaseChatModel):
     ) -> GenerationRequest:
         options = dict(kwargs)
         mode = resolve_tool_mode(options.pop("tools", None), options.pop("tool_choice", None))
+        if mode is not None:
+            mode = self._offered(mode, messages)
         values = {name: options.pop(name, getattr(self, name)) for name in _PARAM_NAMES}
         if options:
             raise InvalidInputError(
@@ -195,6 +202,15 @@ class BioMedChatBase(BaseChatModel):
             mode=mode,
             params=GenerationParams(**values),
         )
+
+    def _offered(self, mode: ToolMode, messages: list[BaseMessage]) -> ToolMode:
+        """The bound tools that can run, at most ``max_offered_tools`` most relevant ones."""
+        from biomed_agent.models.tool_selection import select_tools
+        from biomed_agent.settings import get_settings
+
+        query = next((m.text for m in reversed(messages) if m.type == "human"), "")
+        has_10b = get_settings().biomedgpt10b_path is not None
+        return select_tools(mode, query, limit=self.max_offered_tools, has_10b=has_10b)
 
     def _format_stop_strings(self) -> list[str]:
         """Stop strings of the chat format (BioMedGPT's: the next ``###`` turn marker)."""

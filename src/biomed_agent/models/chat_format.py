@@ -30,7 +30,6 @@ is a message plus the tool results that answer it) with a
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from langchain_core.messages import (
 )
 
 from biomed_agent.errors import InvalidInputError
-from biomed_agent.models.tool_calling import ToolMode, tool_call_json
+from biomed_agent.models.tool_calling import ToolMode, tool_call_json, tool_catalogue
 from biomed_agent.prompts import load_prompt, load_prompt_data
 
 __all__ = [
@@ -124,17 +123,7 @@ def system_text(
     system = "\n".join(custom) if custom else fmt.system
     if mode is None:
         return system
-    tools = "\n".join(
-        json.dumps(
-            {
-                "name": spec["function"]["name"],
-                "description": spec["function"].get("description", ""),
-                "parameters": mode.parameters(spec["function"]["name"]),
-            },
-            ensure_ascii=False,
-        )
-        for spec in mode.tools
-    )
+    tools = tool_catalogue(mode)  # compact signatures; the grammar enforces the schemas
     instructions = Template(load_prompt("tool_instructions")).substitute(
         choice_rule=mode.choice_rule, tools=tools
     )

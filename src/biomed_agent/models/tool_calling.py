@@ -276,3 +276,68 @@ def _invalid(text: str, call_id: str, error: str, *, name: str | None = None) ->
         content="",
         invalid_tool_calls=[make_invalid_tool_call(name=name, args=text, id=call_id, error=error)],
     )
+
+
+_MAX_SIGNATURE = 700
+"""Longest argument signature shown for one tool (the grammar enforces the full schema)."""
+
+
+def tool_catalogue(mode: ToolMode) -> str:
+    """The tools offered in the prompt, one compact line each: ``name(args): summary``.
+
+    Full JSON Schemas cost several hundred tokens per tool; the prompt shows a
+    TypeScript-like signature (``?`` marks optional arguments, enums as ``"a"|"b"``)
+    and the description's first sentence, while constrained decoding still enforces
+    every detail of the schema.
+    """
+    lines = []
+    for spec in mode.tools:
+        function = spec["function"]
+        name = function["name"]
+        schema = mode.parameters(name)
+        signature = _type_text(schema, schema.get("$defs", {}), depth=0, top=True)
+        if len(signature) > _MAX_SIGNATURE:
+            signature = signature[: _MAX_SIGNATURE - 3] + "..."
+        summary = _first_sentence(function.get("description", ""))
+        lines.append(f"- {name}({signature})" + (f": {summary}" if summary else ""))
+    return "\n".join(lines)
+
+
+def _first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    head, dot, _ = flat.partition(". ")
+    return (head + "." if dot else flat).strip()
+
+
+def _type_text(schema: Any, defs: Mapping[str, Any], *, depth: int, top: bool = False) -> str:
+    if not isinstance(schema, Mapping):
+        return "any"
+    if "$ref" in schema:
+        target = defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+        return _type_text(target, defs, depth=depth, top=top)
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    if "enum" in schema:
+        return "|".join(json.dumps(value) for value in schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [_type_text(s, defs, depth=depth) for s in schema[key]]
+            return "|".join(dict.fromkeys(o for o in options if o != "null")) or "null"
+    kind = schema.get("type")
+    if kind == "array":
+        item = _type_text(schema.get("items", {}), defs, depth=depth)
+        return f"({item})[]" if "|" in item else f"{item}[]"
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        if not properties:
+            return "" if top else "object"
+        if depth >= 3:
+            return "{...}"
+        required = set(schema.get("required", []))
+        fields = ", ".join(
+            f"{key}{'' if key in required else '?'}: " + _type_text(value, defs, depth=depth + 1)
+            for key, value in properties.items()
+        )
+        return fields if top else "{" + fields + "}"
+    names = {"integer": "int", "number": "number", "boolean": "bool", "string": "str"}
+    return names.get(str(kind), "null" if kind == "null" else "any")

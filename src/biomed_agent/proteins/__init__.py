@@ -19,8 +19,9 @@ See ``docs/proteins.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from biomed_agent.lazy import lazy_exports
 
 if TYPE_CHECKING:  # type checkers see these; at run time __getattr__ imports on first use
     from biomed_agent.proteins.embeddings import ProteinEmbedding as ProteinEmbedding
@@ -56,14 +57,7 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'biomed_agent.proteins' has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_exports(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -24,8 +24,9 @@ batch can cost more per residue than the same rows one at a time. The
 fall into half-octave length classes; a batch never pads more than
 ``PADDING_BUDGET`` of its real tokens and never exceeds ``token_budget``. In each
 class the batch size climbs 1, 2, 4, … while the measured seconds per real token
-keep falling, and stays at the cheapest size found; classes run shortest first,
-and a longer class never climbs above the best size of a shorter one. Every measurement is a real
+keep falling, and stays at the cheapest size found; a size is tried only while
+at least twice its rows are left in the class; classes run shortest first, and a
+longer class never climbs above the best size of a shorter one. Every measurement is a real
 forward pass over the caller's rows, so exploring wastes nothing but the
 difference between the sizes tried. Costs are kept per model, per device and
 torch thread count, as the minimum seen (other load only ever adds time).
@@ -157,13 +158,16 @@ class BatchTuner:
             return None
         return min(measured, key=lambda size: measured[size])
 
-    def size_for(self, context: str, klass: int, limit: int) -> int:
+    def size_for(self, context: str, klass: int, limit: int, remaining: int | None = None) -> int:
         """Batch size to run next: the next unmeasured size on the climb, else the best.
 
         The climb never goes above the best size of the nearest shorter class that has
         one: a longer row never gains more from batching than a shorter one (padding
-        aside, its own work grows faster than the per-call cost it shares).
+        aside, its own work grows faster than the per-call cost it shares). A size is
+        only tried when at least twice as many rows of the class are left
+        (``remaining``), so a wrong guess can be made up for on the rows that follow.
         """
+        remaining = limit if remaining is None else remaining
         for shorter in range(klass - 1, -1, -1):
             cap = self.best_size(context, shorter)
             if cap is not None:
@@ -174,7 +178,7 @@ class BatchTuner:
         while size <= limit:
             cost = self.cost(context, klass, size)
             if cost is None:
-                return size
+                return size if size == 1 or remaining >= 2 * size else best or 1
             if best and cost >= self._cost[(context, klass, best)]:
                 break  # worse than half this size: the climb stops
             best, size = size, size * 2
@@ -203,7 +207,10 @@ class BatchTuner:
                 if padded > token_budget or padded > (1 + self.padding_budget) * real:
                     break
                 end += 1
-            size = self.size_for(context, klass, end - start)
+            left = start
+            while left < len(order) and length_class(lengths[order[left]]) == klass:
+                left += 1
+            size = self.size_for(context, klass, end - start, left - start)
             batch = order[start : start + size][::-1]  # longest first: the padded length
             began = clock()
             forward(batch)

@@ -21,17 +21,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from Bio.SeqUtils import seq1
+
 from biomed_agent.errors import InvalidMutationError, shorten
 from biomed_agent.proteins.sequences import STANDARD_RESIDUES
 
-__all__ = ["THREE_LETTER", "Mutation", "check_mutations", "parse_mutations"]
-
-THREE_LETTER: dict[str, str] = {
-    "ALA": "A", "ARG": "R", "ASN": "N", "ASP": "D", "CYS": "C", "GLN": "Q", "GLU": "E",
-    "GLY": "G", "HIS": "H", "ILE": "I", "LEU": "L", "LYS": "K", "MET": "M", "PHE": "F",
-    "PRO": "P", "SER": "S", "THR": "T", "TRP": "W", "TYR": "Y", "VAL": "V",
-}  # fmt: skip
-"""HGVS three-letter codes of the 20 standard residues."""
+__all__ = ["Mutation", "check_mutations", "parse_mutations"]
 
 _ONE = re.compile(r"^(?P<wt>[A-Z])(?P<pos>\d+)(?P<mt>[A-Z*])$")
 _THREE = re.compile(r"^(?P<wt>[A-Z]{3})(?P<pos>\d+)(?P<mt>[A-Z]{3}|\*|=)$")
@@ -117,7 +112,8 @@ def _parse_one(token: str, *, name: str) -> Mutation:
 
 
 def _residue(code: str, token: str, *, name: str) -> str:
-    letter = THREE_LETTER.get(code, code) if len(code) == 3 else code
+    # Biopython's IUPAC table: HGVS three-letter codes (any case) to one letter, "Ter" to "*"
+    letter = seq1(code) if len(code) == 3 else code
     if letter not in STANDARD_RESIDUES:
         reason = {
             "*": "stop codons are not scored",

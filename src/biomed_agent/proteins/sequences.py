@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from biomed_agent.errors import InvalidSequenceError, shorten
+from biomed_agent.patterns import STANDARD_AMINO_ACIDS
 
 __all__ = [
     "ESM_CLS",
@@ -45,7 +46,7 @@ __all__ = [
     "parse_sequences",
 ]
 
-STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+STANDARD_RESIDUES = STANDARD_AMINO_ACIDS
 """The 20 proteinogenic amino acids, one-letter codes."""
 
 NONSTANDARD_RESIDUES: dict[str, str] = {

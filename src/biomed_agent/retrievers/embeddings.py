@@ -32,7 +32,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from langchain_core.embeddings import Embeddings
 
 from biomed_agent.errors import ConfigurationError, ModelLoadError
+from biomed_agent.once import load_once
 from biomed_agent.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def _torch_device(device: str) -> str | None:
     return None if device == "auto" else device
 
 
-@lru_cache(maxsize=4)
+@load_once(maxsize=4)  # one load per key even when threads ask at once
 def _load_encoder(path: Path, device: str) -> SentenceTransformer:
     """Load a model once per process (keyed by resolved path and device)."""
     from sentence_transformers import SentenceTransformer

@@ -25,7 +25,6 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -39,6 +38,7 @@ from biomed_agent.models.loading import LoadedModel, LoadSpec
 from biomed_agent.models.multimodal.loading import DType
 from biomed_agent.models.multimodal.messages import EncoderInput, attach_inputs, to_conversation
 from biomed_agent.models.multimodal.placeholders import split_prompt
+from biomed_agent.once import load_once
 from biomed_agent.prompts import load_prompt_data
 from biomed_agent.settings import Settings, get_settings
 
@@ -115,7 +115,7 @@ class _Runtime:
     loaded: LoadedModel
 
 
-@lru_cache(maxsize=2)
+@load_once(maxsize=2)  # two threads asking at once share one load
 def _runtime(path: str, dtype: DType, device_map: str) -> _Runtime:
     """One loaded BioMedGPT-10B per (path, dtype, device_map) and process."""
     from biomed_agent.models.multimodal.loading import load_biomedgpt10b
