@@ -182,12 +182,15 @@ def main() -> int:
             started = time.perf_counter()
             answer = agent.ask(item["question"])
             elapsed = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
             understanding = understand_question(
                 item["question"], extract_entities(item["question"]), embedder
             )
+            understand_ms = (time.perf_counter() - started) * 1000
             result = score(item, answer, understanding)
             hits = calibration_hits(agent, item, answer, understanding)
             rows.append({**item, **result, "ms": elapsed, "hits": hits,
+                         "understand_ms": understand_ms,
                          "predicted": [c["intent"] for c in understanding["clauses"]],
                          "answer": answer.text})  # fmt: skip
             if args.show or not all(result["checks"].values()):
@@ -219,6 +222,9 @@ def report(rows: list[dict[str, Any]]) -> None:
     print(f"silently dropped clauses: {sum(r['dropped'] for r in rows)}")
     print(f"names resolved or honestly declined: {ok}/{total} ({100 * ok / max(total, 1):.0f}%)")
     print(f"salts called drug-like: {sum(r['salt_druglike'] for r in rows)}")
+    understand = [r["understand_ms"] for r in rows]
+    print(f"understand (entities, lexicons, clauses/intents; warm): p50 "
+          f"{statistics.median(understand):.0f} ms, max {max(understand):.0f} ms")  # fmt: skip
     times = [r["ms"] for r in rows]
     for mentions in (True, False):
         related = [s for r in rows for s, ok, m in r["hits"] if ok and m == mentions]

@@ -86,7 +86,7 @@ def test_tuner_batches_where_batching_is_measured_cheaper() -> None:
     # fixed 1 s per call + 0.01 s per token: bigger batches are always cheaper per token
     batches = _tuned_run(tuner, lengths, lambda rows, length: 1.0 + 0.01 * rows * length)
     assert [len(b) for b in batches[:4]] == [1, 2, 4, 8]  # the climb, on real rows
-    # 16 is not tried with 25 rows left (a wrong guess could not be made up): best is 8
+    # 16 is not tried with 25 rows left (under 4 x 16): the best measured size is kept
     assert [len(b) for b in batches[4:]] == [8, 8, 8, 1]
     assert sorted(i for b in batches for i in b) == list(range(40))
 

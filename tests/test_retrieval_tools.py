@@ -142,9 +142,7 @@ def test_uniprot_lookup_retired_and_unknown(replay_server: ReplayServer, tmp_pat
 
 def test_pubmed_search(replay_server: ReplayServer, tmp_path: Path) -> None:
     query = "science[journal] AND breast cancer AND 2008[pdat]"
-    result = tools_for(replay_server, tmp_path)["pubmed_search"].run(
-        {"query": query, "limit": 3}
-    )
+    result = tools_for(replay_server, tmp_path)["pubmed_search"].run({"query": query, "limit": 3})
     assert result["total_count"] == 6
     assert [a["pmid"] for a in result["articles"]] == ["19008416", "18927361", "18787170"]
     first = result["articles"][0]

@@ -19,7 +19,7 @@ __all__ = ["REFERENCE_TEXTS", "Numbers", "bbb_reason", "compound_sections", "fir
 
 # (tool key, label, unit, PubChem record field shown beside it)
 _PROPERTY_ROWS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("formula", "Formula", "", None),
+    ("formula", "Formula", "", "formula"),
     ("molecular_weight", "Molecular weight", " g/mol", "molecular_weight"),
     ("logp", "logP (Crippen)", "", "xlogp"),
     ("tpsa", "TPSA", " Å²", "tpsa"),

@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from biomed_agent.errors import InvalidInputError, shorten
 from biomed_agent.resources import Resources, Service
 from biomed_agent.settings import Settings, get_settings
 from biomed_agent.tools import ToolSpec, tool_specs
@@ -93,7 +94,15 @@ class AgentContext:
         step_limit = given.step_limit if isinstance(given, AgentContext) else None
         if isinstance(given, Mapping):
             step_limit = given.get("step_limit")
-        return self if step_limit is None else replace(self, step_limit=int(step_limit))
+        if step_limit is None:
+            return self
+        if isinstance(step_limit, bool) or not isinstance(step_limit, int) or step_limit < 1:
+            raise InvalidInputError(
+                f"context step_limit must be a whole number of at least 1, got "
+                f"{shorten(step_limit)}",
+                input_name="step_limit",
+            )
+        return replace(self, step_limit=step_limit)
 
     @property
     def shared(self) -> Resources:

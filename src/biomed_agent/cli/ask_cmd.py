@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     check_question(args.question, settings)  # bad input fails before any model loads
     check_model_setting(args.model or settings.model)  # a bad checkpoint too, in < 2 s
     from biomed_agent.agent.api import BioMedAgent
+
     with BioMedAgent(model=args.model, settings=settings) as agent:
         answer = agent.ask(args.question, thread_id=args.thread)
     if args.json:

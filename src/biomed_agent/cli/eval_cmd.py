@@ -42,7 +42,12 @@ def register(subparsers: Any) -> None:
         "through its encoders",
     )
     command.add_argument("--mode", choices=("bare", "agent"), default="bare", help="default: bare")
-    command.add_argument("--limit", type=int, help="evaluate only the first N items")
+    command.add_argument(
+        "--limit",
+        type=int,
+        help="evaluate N items: a seeded sample, stratified by gold label for choice and "
+        "yes/no benchmarks (the same N items every run)",
+    )
     command.add_argument("--shots", type=int, default=0, help="few-shot examples per prompt")
     command.add_argument(
         "--shots-data",
@@ -113,7 +118,12 @@ def run(args: argparse.Namespace) -> int:
 
     # Data first: a bad --data fails in seconds, before a model of many GB loads.
     data = read(parse_data(args.data), args.split, config=args.config)
-    items = data.items[: args.limit] if args.limit else data.items
+    items = data.items
+    if args.limit:  # a seeded, label-stratified sample, never just the first N (issue 17)
+        from biomed_agent.eval.sampling import DEFAULT_SEED, describe_sample, sample_items
+
+        items = sample_items(data.items, args.limit, kind=benchmark.kind, seed=DEFAULT_SEED)
+        sampled = describe_sample(data.items, items, kind=benchmark.kind, seed=DEFAULT_SEED)
     pool = data.items
     if args.shots and args.shots_data:
         pool = read(parse_data(args.shots_data)).items
@@ -169,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     print(_summary(outcome.report))
     if outcome.report["run"].get("inputs"):
         print(f"inputs: {outcome.report['run']['inputs']}")
-    limited = f" (the first {len(items)} evaluated)" if len(items) < len(data.items) else ""
+    limited = f" ({sampled} evaluated)" if len(items) < len(data.items) else ""
     print(f"data: {data.describe()}{limited}")
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
     return 0

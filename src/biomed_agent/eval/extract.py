@@ -59,12 +59,30 @@ def _matching_option(text: str, options: Mapping[str, str]) -> str | None:
     return maximal[0] if len(maximal) == 1 else None
 
 
+def _drop_option_echo(reply: str, letters: str) -> str:
+    """``reply`` without an echoed option list: lines "A.", "B. text", "(C) text"... naming
+    two or more different options are the question's options repeated, not an answer."""
+    line = re.compile(rf"^\s*[\(\[]?([{re.escape(letters)}])[\)\].:]")
+    lines = reply.splitlines()
+    named = {m.group(1) for row in lines if (m := line.match(row))}
+    if len(named) < 2:
+        return reply
+    return "\n".join(row for row in lines if not line.match(row)).strip()
+
+
 def extract_choice(text: str, options: Mapping[str, str]) -> str | None:
-    """The option letter ``text`` commits to, or ``None`` when it names none or several."""
+    """The option letter ``text`` commits to, or ``None`` when it names none or several.
+
+    An echoed option list ("A.\nB.\nC.\nD." or the options with their texts) is never
+    read as an answer: those lines are dropped before anything else is looked at.
+    """
+    letters = "".join(options)
     reply = _MARKUP.sub("", text).strip()
     if not reply or not options:
         return None
-    letters = "".join(options)
+    reply = _drop_option_echo(reply, letters)
+    if not reply:
+        return None
     for pattern in _choice_patterns(letters):
         match = pattern.search(reply)
         if match:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import LanguageModelInput
@@ -13,6 +14,8 @@ from pydantic import Field, PrivateAttr, model_validator
 
 if TYPE_CHECKING:
     from transformers import GenerationConfig
+
+    from biomed_agent.models.scoring import ContinuationScore
 
 from biomed_agent.errors import BiomedAgentError, ModelLoadError
 from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
@@ -24,7 +27,7 @@ from biomed_agent.models.local_prompt import (
     stop_ids,
 )
 from biomed_agent.models.template_format import ChatFormatName
-from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE
+from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, ToolMode, tool_call_opening
 
 __all__ = ["ChatBioMedGPT"]
 
@@ -86,6 +89,10 @@ class ChatBioMedGPT(BioMedChatBase):
     """Most requests decoded together in one left-padded ``generate`` call (``batch`` and
     concurrent calls); 1 decodes one request at a time. Larger batches need more memory
     for the KV cache (about 0.5 GB per 1,000 tokens per sequence for 7B in fp16)."""
+
+    choose_tool_first: bool = True
+    """When a call to one of several tools is required, pick the tool by the model's
+    log-likelihood of each call opening, then decode only that tool's arguments."""
 
     prefix_cache: bool = True
     """Keep the KV cache of the system text and tool catalogue and reuse it in later calls
@@ -164,7 +171,7 @@ class ChatBioMedGPT(BioMedChatBase):
             processors.append(
                 make_constrained_decoding(
                     loaded,
-                    request.mode,
+                    self._decoding_mode(loaded, request.mode, input_ids),
                     prompt_length=len(input_ids),
                     closing_after=params.max_new_tokens,
                 )
@@ -197,6 +204,50 @@ class ChatBioMedGPT(BioMedChatBase):
                 request.finish_reason = "length"
         elif job.output_tokens >= params.max_new_tokens and not job.streamer.stop_hit:
             request.finish_reason = "length"
+
+    def prompt_text(self, messages: LanguageModelInput) -> str:
+        """The prompt ``messages`` render to in this model's chat format (answer turn open)."""
+        request = self._request(self._convert_input(messages).to_messages(), None, {})
+        return build_prompt(
+            self.loaded(),
+            request,
+            chat_format=self.resolved_chat_format(),
+            window=self.resolved_context_window(),
+            reserved=1,
+        ).text
+
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[ContinuationScore]:
+        """Log-likelihood of each ``(context, continuation)`` pair of raw strings.
+
+        The request lm-evaluation-harness scores multiple choice with; continuation
+        tokens are cut from the joint tokenization, as the harness does.
+        """
+        from biomed_agent.models.scoring import continuation_logprobs, split_continuation
+
+        loaded = self.loaded()
+        special = self.resolved_chat_format() == "biomedgpt"
+        scores = []
+        for context, continuation in requests:
+            head, tail = split_continuation(
+                loaded.tokenizer, context, continuation, special=special
+            )
+            scores += continuation_logprobs(loaded, head, [tail])
+        return scores
+
+    def _decoding_mode(self, loaded: LoadedModel, mode: ToolMode, input_ids: list[int]) -> ToolMode:
+        """The grammar's mode: with a forced choice among several tools, the model first
+        picks the name (the most likely call opening), then decodes that tool's arguments."""
+        if not (self.choose_tool_first and mode.required and len(mode.allowed) > 1):
+            return mode
+        from biomed_agent.models.scoring import continuation_logprobs
+
+        openings = [
+            loaded.tokenizer(tool_call_opening(name), add_special_tokens=False).input_ids
+            for name in mode.allowed
+        ]
+        scores = continuation_logprobs(loaded, input_ids, openings)
+        best = max(range(len(scores)), key=lambda i: scores[i].logprob)
+        return replace(mode, allowed=(mode.allowed[best],))
 
     def _shareable(self, request: GenerationRequest) -> bool:
         """Whether ``request`` may be decoded in one padded batch with others.

@@ -43,6 +43,9 @@ class LocalPrompt:
     prefix_length: int
     """How many leading ``input_ids`` are the shared system text (0: none worth caching)."""
 
+    text: str = ""
+    """The rendered prompt (what ``input_ids`` encode)."""
+
 
 def chat_format_for(loaded: LoadedModel, requested: str) -> ChatFormatName:
     """The chat format ``requested`` means for ``loaded`` (``auto`` resolved once)."""
@@ -99,7 +102,8 @@ def build_prompt(
             window=window,
         )
         prefix_ids = tokenizer(rendered.prefix_text, add_special_tokens=False).input_ids
-        return LocalPrompt(rendered.input_ids, _shared(prefix_ids, rendered.input_ids))
+        shared = _shared(prefix_ids, rendered.input_ids)
+        return LocalPrompt(rendered.input_ids, shared, rendered.text)
     fmt = ConversationFormat.biomedgpt()
     # ids as the official slow SentencePiece tokenizer gives them (issue 14)
     encode = prompt_encoder(tokenizer).encode

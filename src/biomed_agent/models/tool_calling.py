@@ -173,6 +173,11 @@ def tool_call_json(name: str, arguments: Mapping[str, Any]) -> str:
     return json.dumps({"name": name, "arguments": dict(arguments)}, ensure_ascii=False)
 
 
+def tool_call_opening(name: str) -> str:
+    """How a call of ``name`` starts, exactly as the grammar makes the model write it."""
+    return json.dumps({"name": name, "arguments": {}})[:-3]
+
+
 def new_tool_call_id() -> str:
     """A fresh id for a tool call the model emitted (the model itself writes none)."""
     return f"call_{uuid.uuid4().hex[:24]}"

@@ -25,7 +25,7 @@ fall into half-octave length classes; a batch never pads more than
 ``PADDING_BUDGET`` of its real tokens and never exceeds ``token_budget``. In each
 class the batch size climbs 1, 2, 4, … while the measured seconds per real token
 keep falling, and stays at the cheapest size found; a size is tried only while
-at least twice its rows are left in the class; classes run shortest first, and a
+at least four times its rows are left in the class; classes run shortest first, and a
 longer class never climbs above the best size of a shorter one. Every measurement is a real
 forward pass over the caller's rows, so exploring wastes nothing but the
 difference between the sizes tried. Costs are kept per model, per device and
@@ -164,8 +164,8 @@ class BatchTuner:
         The climb never goes above the best size of the nearest shorter class that has
         one: a longer row never gains more from batching than a shorter one (padding
         aside, its own work grows faster than the per-call cost it shares). A size is
-        only tried when at least twice as many rows of the class are left
-        (``remaining``), so a wrong guess can be made up for on the rows that follow.
+        only tried when at least four times as many rows of the class are left
+        (``remaining``), so a wrong guess costs little against the rows that follow.
         """
         remaining = limit if remaining is None else remaining
         for shorter in range(klass - 1, -1, -1):
@@ -178,7 +178,7 @@ class BatchTuner:
         while size <= limit:
             cost = self.cost(context, klass, size)
             if cost is None:
-                return size if size == 1 or remaining >= 2 * size else best or 1
+                return size if size == 1 or remaining >= 4 * size else best or 1
             if best and cost >= self._cost[(context, klass, best)]:
                 break  # worse than half this size: the climb stops
             best, size = size, size * 2

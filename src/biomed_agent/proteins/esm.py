@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from biomed_agent.errors import InvalidQueryError, ModelLoadError, shorten
+from biomed_agent.patterns import looks_like_path
 from biomed_agent.proteins.batching import BatchTuner
 from biomed_agent.proteins.sequences import ESM_PAD
 
@@ -96,10 +97,6 @@ _EXPECTED = (
 _CONFIG_FIELDS = ("encoder_layers", "encoder_embed_dim", "encoder_attention_heads")
 
 
-def _looks_like_path(value: str) -> bool:
-    return "/" in value or "\\" in value or value.startswith(("~", ".")) or value.endswith(".pt")
-
-
 def resolve_checkpoint(model: str) -> tuple[str, Path]:
     """``(label, checkpoint file)`` of a registry name or path; ModelLoadError if absent."""
     what_to_do = (
@@ -116,7 +113,7 @@ def resolve_checkpoint(model: str) -> tuple[str, Path]:
                 input_name="esm_model",
             )
         return model, path
-    if not _looks_like_path(model):
+    if not looks_like_path(model):
         raise ModelLoadError(
             f"unknown ESM model name {model!r}; valid names: {', '.join(ESM2_MODELS)}, "
             f"or a path to an ESM-2 checkpoint (.pt). {what_to_do}",

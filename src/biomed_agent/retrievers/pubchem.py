@@ -23,6 +23,7 @@ from biomed_agent.errors import (
     NotFoundError,
     shorten,
 )
+from biomed_agent.patterns import INCHIKEY, looks_like_smiles
 from biomed_agent.retrievers.http import (
     Expect,
     RetryPolicy,
@@ -68,9 +69,7 @@ _PROPERTY_TABLE = Expect("json", keys=("PropertyTable",))
 _SYNONYM_LIST = Expect("json", keys=("InformationList",))
 _RECORD = Expect("json", keys=("Record",))
 _CID = re.compile(r"(?:cid[:\s]*)?(\d+)", re.IGNORECASE)
-_INCHIKEY = re.compile(r"[A-Z]{14}-[A-Z]{10}-[A-Z]")
-_SMILES_MARKS = frozenset("=#()[]@+\\/%")
-_ORGANIC_ONLY = re.compile(r"(?:Cl|Br|[BCNOSPFIbcnosp]|\d)+")
+_INCHIKEY = INCHIKEY  # one definition: biomed_agent.patterns
 
 
 def classify_query(
@@ -112,16 +111,9 @@ def classify_query(
         return "inchikey", text.upper()
     if text.startswith("InChI="):
         return "inchi", text
-    if " " not in text and (_SMILES_MARKS & set(text) or _looks_like_plain_smiles(text)):
+    if looks_like_smiles(text):  # one heuristic for the package: biomed_agent.patterns
         return "smiles", text
     return "name", text
-
-
-def _looks_like_plain_smiles(text: str) -> bool:
-    """Organic-subset atoms whose ring-closure digits pair up ("CCO", "c1ccccc1"; not "C00267")."""
-    return bool(_ORGANIC_ONLY.fullmatch(text)) and all(
-        text.count(digit) % 2 == 0 for digit in set(text) if digit.isdigit()
-    )
 
 
 _CID_DIGITS = 12

@@ -9,7 +9,6 @@ reported with their reason and successor accessions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from biomed_agent.errors import (
     UpstreamError,
     shorten,
 )
+from biomed_agent.patterns import UNIPROT_ACCESSION
 from biomed_agent.retrievers.http import (
     Expect,
     RetryPolicy,
@@ -58,10 +58,8 @@ _ENTRY = Expect("json", keys=("primaryAccession",))
 _RESULTS = Expect("json", keys=("results",))
 _FASTA = Expect("fasta")
 
-# UniProt's documented accession format
-ACCESSION_PATTERN = re.compile(
-    r"[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2}"
-)
+# UniProt's documented accession format (one definition: biomed_agent.patterns)
+ACCESSION_PATTERN = UNIPROT_ACCESSION
 
 
 def validate_accession(value: str) -> str:

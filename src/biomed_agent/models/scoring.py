@@ -1,0 +1,93 @@
+"""Log-likelihood of continuations: how lm-evaluation-harness scores multiple choice.
+
+:func:`continuation_logprobs` encodes a context once and returns, for each
+candidate continuation, the sum of its tokens' log-probabilities and whether
+each token was the greedy choice (lm-evaluation-harness's ``loglikelihood``
+request). It serves
+
+- multiple-choice evaluation (:mod:`biomed_agent.eval.loglik`): the answer is
+  the option with the highest log-likelihood (``acc``) or the highest
+  log-likelihood per character (``acc_norm``);
+- tool choice: the model's choice among the offered tool names is the name whose
+  call opening ``{"name": "<tool>"`` it finds most likely; arguments are then
+  decoded under that tool's grammar.
+
+Continuation ids are taken from the tokenization of context + continuation, as
+the harness does, so a merge across the boundary is scored as the model sees it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from biomed_agent.models.loading import LoadedModel
+from biomed_agent.models.prefix_cache import cache_kwarg
+
+__all__ = ["ContinuationScore", "continuation_logprobs", "split_continuation"]
+
+
+@dataclass(frozen=True)
+class ContinuationScore:
+    """Log-likelihood of one continuation."""
+
+    logprob: float
+    """Sum of the continuation tokens' log-probabilities."""
+
+    tokens: int
+    is_greedy: bool
+    """Every continuation token was the most likely one."""
+
+
+def split_continuation(
+    tokenizer: object, context: str, continuation: str, *, special: bool
+) -> tuple[list[int], list[int]]:
+    """Context ids and continuation ids, split where the joint tokenization allows."""
+    whole: list[int] = tokenizer(context + continuation, add_special_tokens=special).input_ids  # type: ignore[operator]
+    head: list[int] = tokenizer(context, add_special_tokens=special).input_ids  # type: ignore[operator]
+    cut = len(head)
+    while cut > 0 and whole[:cut] != head[:cut]:
+        cut -= 1
+    cut = min(cut, len(whole) - 1)
+    return whole[:cut], whole[cut:]
+
+
+def continuation_logprobs(
+    loaded: LoadedModel, context: list[int], continuations: Sequence[list[int]]
+) -> list[ContinuationScore]:
+    """Score each continuation after ``context`` (context encoded once, then reused)."""
+    if not context:
+        raise ValueError("continuation_logprobs needs a non-empty context")
+    model = loaded.model
+    key = cache_kwarg(model)
+    device = loaded.device
+    scores = []
+    with loaded.lock, torch.inference_mode():
+        from transformers import DynamicCache
+
+        out = model(  # type: ignore[operator]
+            input_ids=torch.tensor([context], device=device),
+            use_cache=True,
+            **{key: DynamicCache(config=model.config)},
+        )
+        last = out.logits[0, -1].float().log_softmax(-1)
+        for ids in continuations:
+            if not ids:
+                scores.append(ContinuationScore(0.0, 0, True))
+                continue
+            past = copy.deepcopy(out.past_key_values)
+            rows = [last]
+            if len(ids) > 1:
+                step = model(  # type: ignore[operator]
+                    input_ids=torch.tensor([ids[:-1]], device=device),
+                    use_cache=True,
+                    **{key: past},
+                )
+                rows += list(step.logits[0].float().log_softmax(-1))
+            logprob = sum(float(row[token]) for row, token in zip(rows, ids, strict=True))
+            greedy = all(int(row.argmax()) == token for row, token in zip(rows, ids, strict=True))
+            scores.append(ContinuationScore(logprob, len(ids), greedy))
+    return scores
