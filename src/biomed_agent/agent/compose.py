@@ -201,7 +201,7 @@ def _not_answered(
     entities: Entities,
 ) -> list[str]:
     """Each clause the evidence does not answer, with the reason."""
-    profiled = _ran(observations, tuple(_MOLECULE_TOOLS))
+    profiled = _ran(observations, (*_MOLECULE_TOOLS, "profile_molecules"))
     inorganic = any(v.get("inorganic") for v in (understanding.get("standardized") or {}).values())
     literature = bool(cite.records("pubmed") or cite.records("file") or cite.records("web"))
     protein = bool(cite.records("uniprot"))

@@ -53,7 +53,8 @@ class Mutation:
 
 def parse_mutations(notation: str | Sequence[str], *, name: str = "mutations") -> list[Mutation]:
     """Parse one variant (one or more substitutions) into mutations, in the given order."""
-    parts = list(notation) if isinstance(notation, list | tuple) else [notation]
+    # anything but a list/tuple is one part; _split refuses parts that are not text
+    parts: list[object] = list(notation) if isinstance(notation, list | tuple) else [notation]
     tokens = [token for part in parts for token in _split(part, name=name)]
     if not tokens:
         raise InvalidMutationError(
@@ -73,7 +74,7 @@ def parse_mutations(notation: str | Sequence[str], *, name: str = "mutations") -
     return mutations
 
 
-def _split(part: str, *, name: str) -> list[str]:
+def _split(part: object, *, name: str) -> list[str]:
     if not isinstance(part, str):
         raise InvalidMutationError(
             f"{name} must be text such as 'A123G', got {shorten(part)}.", input_name=name

