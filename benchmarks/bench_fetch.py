@@ -292,7 +292,7 @@ def bench_profile(server: ReplayServer, cids: list[int], loop_cids: int) -> None
 
     settings = fresh_settings(server)
     tool = {spec.name: spec for spec in build_tools(settings)}["profile_molecules"]
-    ours = measure(server, PUBCHEM, lambda: tool.run({"cids": cids, "top": 10}))
+    ours = measure(server, PUBCHEM, lambda: tool.run({"cids": cids, "limit": 10}))
     assert ours.result["profiled"] == len(cids) and ours.requests <= math.ceil(
         len(cids) / LIST_BATCH
     )

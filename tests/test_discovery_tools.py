@@ -91,7 +91,7 @@ def test_target_ligands_by_name_lists_drugbank_drugs_and_pubchem_actives(
 ) -> None:
     result = tools["target_ligands"].run({"target": "adenosine A1 receptor"})
     assert result["target"]["accession"] == "P30542"
-    assert result["target"]["source_url"] == "https://www.uniprot.org/uniprotkb/P30542/entry"
+    assert result["target"]["url"] == "https://www.uniprot.org/uniprotkb/P30542/entry"
     ligands = {lig["name"]: lig for lig in result["ligands"]}
     caffeine = ligands["Caffeine"]
     assert (caffeine["cid"], caffeine["drugbank_id"], caffeine["listed_in"]) == (
@@ -122,7 +122,7 @@ def test_target_ligands_keeps_the_uniprot_part_when_pubchem_bioactivity_fails(
 def test_target_ligands_by_accession_needs_no_search(
     tools: dict[str, ToolSpec], server: ReplayServer
 ) -> None:
-    result = tools["target_ligands"].run({"target": "p30542", "max_bioactive": 0})
+    result = tools["target_ligands"].run({"target": "p30542", "limit": 0})
     assert result["target"]["gene"] == "ADORA1"
     assert all(lig["listed_in"] == "DrugBank" for lig in result["ligands"])
     assert not any(r.path.endswith("/uniprotkb/search") for r in server.requests)
@@ -227,7 +227,7 @@ def test_profile_of_1000_ligands_costs_one_pubchem_request(
     server.route("POST", path, property_table(rows))
     tools = _tools(settings_for(server, tmp_path / "data"))
     server.reset_counts()
-    result = tools["profile_molecules"].run({"cids": list(rows), "top": 5})
+    result = tools["profile_molecules"].run({"cids": list(rows), "limit": 5})
     assert server.count(PUBCHEM) == math.ceil(1000 / LIST_BATCH) == 1
     assert result["profiled"] == 1000 and len(result["rows"]) == 5
 
@@ -239,12 +239,12 @@ def test_profile_of_1000_ligands_costs_one_pubchem_request(
     ("tool", "arguments", "fragment"),
     [
         ("target_ligands", {"target": ""}, "target"),
-        ("target_ligands", {"target": "P30542", "max_bioactive": -1}, "max_bioactive"),
+        ("target_ligands", {"target": "P30542", "limit": -1}, "limit"),
         ("similar_compounds", {"query": "c1cccc1"}, "'c1cccc1'"),
         ("similar_compounds", {"query": "caffeine", "threshold": 150}, "threshold"),
         ("similar_compounds", {"query": "caffeine", "mode": "3d"}, "mode"),
         ("compound_bioactivity", {"query": "0"}, "'0' is not a PubChem CID"),
-        ("compound_bioactivity", {"query": "theophylline", "max_targets": 0}, "max_targets"),
+        ("compound_bioactivity", {"query": "theophylline", "limit": 0}, "limit"),
         ("compound_safety", {"query": "c1cccc1"}, "'c1cccc1'"),
         ("compound_safety", {"smiles": "CCO"}, "smiles"),
         ("profile_molecules", {"molecules": ["CCO"], "cids": [1]}, "exactly one of"),

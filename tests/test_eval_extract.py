@@ -93,3 +93,14 @@ def test_extract_answer_dispatches_on_kind() -> None:
     assert extract_answer("choice", "Answer: B", OPTIONS) == "B"
     assert extract_answer("yesno", "Maybe.", {}) == "maybe"
     assert extract_answer("text", "  It is an NSAID.\n", {}) == "It is an NSAID."
+
+
+def test_an_echoed_option_list_is_never_an_answer() -> None:
+    from biomed_agent.eval.extract import extract_choice
+
+    options = {"A": "Aspirin", "B": "Ibuprofen", "C": "Lisinopril", "D": "Metformin"}
+    assert extract_choice("A.\nB.\nC.\nD.", options) is None
+    assert extract_choice("A. Aspirin\nB. Ibuprofen\nC. Lisinopril\nD. Metformin", options) is None
+    echoed_then_answer = "A. Aspirin\nB. Ibuprofen\nC. Lisinopril\nD. Metformin\nAnswer: C"
+    assert extract_choice(echoed_then_answer, options) == "C"
+    assert extract_choice("C. Lisinopril", options) == "C"  # one option line is an answer

@@ -88,9 +88,8 @@ def test_langchain_tool_turns_schema_violations_into_structured_results() -> Non
 COUNT_NAMES = {"k", "top_k", "top", "n", "size", "max", "max_results", "max_records",
                "max_targets", "max_bioactive", "count"}  # fmt: skip
 """Names a result count went by before ``limit`` became the one name."""
-PENDING_RENAME = {"target_ligands", "similar_compounds", "compound_bioactivity",
-                  "profile_molecules"}  # fmt: skip
-"""Drug-discovery tools (issue 16) still to move to ``limit`` and ``url``."""
+PENDING_RENAME: set[str] = set()
+"""Tools still to move to ``limit`` and ``url`` (none: issue 16's tools moved)."""
 
 
 def _registered() -> list[ToolSpec]:

@@ -13,6 +13,7 @@ import re
 __all__ = [
     "INCHIKEY",
     "INCHIKEY_IN_TEXT",
+    "SMILES_CHARACTERS",
     "STANDARD_AMINO_ACIDS",
     "UNIPROT_ACCESSION",
     "UNIPROT_ACCESSION_IN_TEXT",
@@ -39,7 +40,8 @@ INCHIKEY_IN_TEXT = re.compile(rf"(?<![A-Z])({_INCHIKEY})(?![A-Z])")
 STANDARD_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 """One-letter codes of the 20 standard residues, alphabetical."""
 
-_SMILES_CHARS = re.compile(r"[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]+")
+SMILES_CHARACTERS = re.compile(r"[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]+")
+"""Only characters SMILES uses (use ``fullmatch``): a shape check, not a parse."""
 _SMILES_MARKS = frozenset("=#()[]@+\\/%.")
 _ORGANIC_ONLY = re.compile(r"(?:Cl|Br|[BCNOSPFIbcnosp]|\d)+")
 
@@ -63,7 +65,7 @@ def looks_like_smiles(text: str, *, min_plain_length: int = 1) -> bool:
     KEGG id ``C00267``) and is at least ``min_plain_length`` characters long (running
     text passes 3 so that words like ``NO`` or ``CO`` stay words). Confirm with RDKit.
     """
-    if not text or not _SMILES_CHARS.fullmatch(text):
+    if not text or not SMILES_CHARACTERS.fullmatch(text):
         return False
     if _SMILES_MARKS & set(text):
         return True

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from biomed_agent.agent.state import Evidence, Observation
+from biomed_agent.tools.arguments import LINK_KEY
 
 __all__ = [
     "CITATION",
@@ -71,7 +72,7 @@ class Citation(BaseModel):
 def _record_source(item: Mapping[str, Any], tool: str) -> str | None:
     if isinstance(item.get("source"), str):
         return str(item["source"])
-    url = item.get("source_url") or item.get("url")
+    url = item.get(LINK_KEY)
     if isinstance(url, str):
         host = urlsplit(url).netloc
         if host in _SOURCE_OF_HOST:
@@ -80,7 +81,7 @@ def _record_source(item: Mapping[str, Any], tool: str) -> str | None:
 
 
 def _is_record(item: object) -> bool:
-    return isinstance(item, Mapping) and isinstance(item.get("source_url") or item.get("url"), str)
+    return isinstance(item, Mapping) and isinstance(item.get(LINK_KEY), str)
 
 
 def _first(item: Mapping[str, Any], keys: Iterable[str]) -> str | None:
@@ -94,7 +95,7 @@ def _first(item: Mapping[str, Any], keys: Iterable[str]) -> str | None:
 def _record_evidence(item: Mapping[str, Any], tool: str) -> Evidence:
     source = _record_source(item, tool) or "web"
     record_id = _first(item, _ID_KEYS)
-    url = item.get("source_url") or item.get("url")
+    url = item.get(LINK_KEY)
     text = item["text"] if isinstance(item.get("text"), str) else _as_text(item)
     return Evidence(
         key=f"{source}:{record_id or url}",
@@ -137,7 +138,7 @@ def _short(value: object, limit: int = 40) -> str:
 def evidence_from_observations(observations: Iterable[Observation]) -> list[Evidence]:
     """Citable evidence in every successful observation, in step order.
 
-    Results that hold records (a ``source_url``/``url``, alone or in a list such
+    Results that hold records (a ``url``, alone or in a list such
     as ``articles`` or ``hits``) give one item per record; any other result is a
     named tool computation.
     """

@@ -16,6 +16,14 @@ from typing import Any, cast
 from biomed_agent.agent.lexicon import find_drug_names, gene_symbols, has_drug_stem
 from biomed_agent.agent.state import CompoundEntity, Entities, Turn, empty_entities
 from biomed_agent.errors import InvalidMoleculeError
+from biomed_agent.patterns import (
+    INCHIKEY,
+    INCHIKEY_IN_TEXT,
+    SMILES_CHARACTERS,
+    STANDARD_AMINO_ACIDS,
+    UNIPROT_ACCESSION_IN_TEXT,
+    looks_like_smiles,
+)
 
 __all__ = [
     "carry_over",
@@ -32,24 +40,13 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# https://www.uniprot.org/help/accession_numbers
-_ACCESSION = re.compile(
-    r"(?<![A-Za-z0-9])"
-    r"([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})"
-    r"(?:-\d+)?(?![A-Za-z0-9])"
-)
-_INCHIKEY = re.compile(r"(?<![A-Z])([A-Z]{14}-[A-Z]{10}-[A-Z])(?![A-Z])")
 _PMID = re.compile(r"\bPMID\s*:?\s*(\d{1,9})\b", re.IGNORECASE)
-_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
-_SEQUENCE = re.compile(rf"(?<![A-Za-z])([{_AMINO_ACIDS}]{{20,}})(?![A-Za-z])")
+_SEQUENCE = re.compile(rf"(?<![A-Za-z])([{STANDARD_AMINO_ACIDS}]{{20,}})(?![A-Za-z])")
 _FASTA = re.compile(r"^>[^\n]*\n((?:[A-Za-z*\s])+)", re.MULTILINE)
 _MUTATION = re.compile(
-    rf"(?<![A-Za-z0-9])([{_AMINO_ACIDS}]\d{{1,5}}[{_AMINO_ACIDS}])(?![A-Za-z0-9])"
+    rf"(?<![A-Za-z0-9])([{STANDARD_AMINO_ACIDS}]\d{{1,5}}[{STANDARD_AMINO_ACIDS}])(?![A-Za-z0-9])"
 )
 _GENE = re.compile(r"^[A-Z][A-Z0-9]{1,9}(?:-\d{1,2})?$")
-_SMILES_CHARS = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$/\\%.:*]{2,}$")
-_SMILES_SYNTAX = re.compile(r"[=#()\[\]@+\\/%.]|\d")
-_ORGANIC_LETTERS = re.compile(r"^(?:Cl|Br|[BCNOPSFIcnops])+$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]")
 _EDGE_PUNCTUATION = "'\"“”‘’`,;:?!"
 
@@ -172,13 +169,15 @@ def _canonical_smiles(token: str) -> str | None:
     return str(Chem.MolToSmiles(mol))
 
 
-def _looks_like_smiles(token: str) -> bool:
-    if not _SMILES_CHARS.match(token):
+def _smiles_shaped(token: str) -> bool:
+    """Worth an RDKit parse: the shared SMILES heuristic (plain atoms from 3 characters,
+    so "NO" and "CO" stay words), widened to any SMILES-character token with a digit
+    ("c1ccccc1-c1ccccc1", written bonds) because RDKit decides those anyway."""
+    if len(token) < 2:
         return False
-    if _SMILES_SYNTAX.search(token):
+    if looks_like_smiles(token, min_plain_length=3):
         return True
-    # letters only: "CCO", "c1ccccc1" is caught above; plain words must be organic atoms
-    return len(token) >= 3 and bool(_ORGANIC_LETTERS.match(token))
+    return any(c.isdigit() for c in token) and bool(SMILES_CHARACTERS.fullmatch(token))
 
 
 def _sequences(question: str) -> list[str]:
@@ -200,7 +199,7 @@ def extract_entities(question: str) -> Entities:
     entities = empty_entities()
     entities["sequences"] = _sequences(question)
     without_fasta = _FASTA.sub(" ", question)
-    entities["inchikeys"] = _unique(_INCHIKEY.findall(without_fasta))
+    entities["inchikeys"] = _unique(INCHIKEY_IN_TEXT.findall(without_fasta))
     entities["pmids"] = _unique(_PMID.findall(without_fasta))
     if entities["sequences"]:
         entities["mutations"] = _unique(_MUTATION.findall(without_fasta))
@@ -213,12 +212,11 @@ def extract_entities(question: str) -> Entities:
         token = _strip_token(raw)
         if not token or token in taken or token.upper().startswith("PMID"):
             continue
-        accession = _ACCESSION.fullmatch(token)
-        plain_accession = accession is not None and not re.search(r"[()=#\[\]@a-z]", token)
-        if plain_accession:
-            accessions.append(token.split("-")[0])
+        accession = UNIPROT_ACCESSION_IN_TEXT.fullmatch(token)  # upper case only, as written
+        if accession is not None:
+            accessions.append(accession.group(1))  # P30542-2 -> P30542
             continue
-        if _looks_like_smiles(token):
+        if _smiles_shaped(token):
             canonical = _canonical_smiles(token)
             if canonical is not None:
                 smiles.append(token)
@@ -282,11 +280,11 @@ def invalid_smiles(question: str) -> list[str]:
         token = _strip_token(raw)
         if (
             len(token) >= 4
-            and _SMILES_CHARS.match(token)
+            and SMILES_CHARACTERS.fullmatch(token)
             and re.search(r"[=#()\[\]]|\d", token)
             and re.search(r"[a-z]|[A-Z]{2}|\(", token)  # not an accession/mutation/number
-            and not _ACCESSION.fullmatch(token)
-            and not _INCHIKEY.fullmatch(token)
+            and not UNIPROT_ACCESSION_IN_TEXT.fullmatch(token)
+            and not INCHIKEY.fullmatch(token)
             and not re.fullmatch(r"[A-Za-z]+-\d+|\d[\d.,-]*|[A-Za-z]+\d+[A-Za-z]?", token)
             and _canonical_smiles(token) is None
         ):

@@ -28,6 +28,7 @@ from biomed_agent.agent.intents import classify
 from biomed_agent.agent.running import emit, run_parallel, step_event
 from biomed_agent.agent.state import CompoundEntity, Entities, Evidence, Observation, PlanStep
 from biomed_agent.errors import BiomedAgentError, InvalidInputError, NotFoundError
+from biomed_agent.tools.arguments import LINK_KEY
 
 if TYPE_CHECKING:
     from biomed_agent.agent.context import AgentContext
@@ -129,7 +130,7 @@ def _add_compound(entities: Entities, obs: Observation) -> None:
             name=str(result.get("name") or obs["args"]["query"]),
             smiles=_smiles_of(result),
             cid=int(cid) if cid is not None else None,
-            url=result.get("source_url") or result.get("url"),
+            url=result.get(LINK_KEY),
         )
     )
 

@@ -121,7 +121,7 @@ def _target_plan(
                         "cids": [int(lig["cid"]) for lig in ligands],
                         "labels": [str(lig.get("name") or f"CID {lig['cid']}") for lig in ligands],
                         "rank_by": "drug_likeness",
-                        "top": len(ligands),
+                        "limit": len(ligands),
                     },
                     "profile and rank the ligands",
                 )

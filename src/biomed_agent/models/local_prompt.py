@@ -125,7 +125,7 @@ def build_prompt(
         ) from exc
     input_ids = encode(prompt.text)
     header = fmt.header(system_text(request.messages, request.mode, fmt))
-    return LocalPrompt(input_ids, _shared(encode(header), input_ids))
+    return LocalPrompt(input_ids, _shared(encode(header), input_ids), prompt.text)
 
 
 def _shared(prefix: list[int], ids: list[int]) -> int:

@@ -33,6 +33,7 @@ NEEDS_10B = ("molecule_qa", "protein_qa")
 Embed = Callable[[list[str]], Any]
 
 _ENCODER: dict[str, Embed | None] = {}
+_VECTORS: dict[tuple[Embed, str], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -53,14 +54,15 @@ def select_tools(
 ) -> ToolMode:
     """``mode`` restricted to the tools that can run and are most relevant to ``query``."""
     specs = [spec for spec in mode.tools if has_10b or spec["function"]["name"] not in NEEDS_10B]
-    forced = set(mode.allowed) if mode.required and len(mode.allowed) == 1 else set()
-    if not specs or forced - {s["function"]["name"] for s in specs}:
-        return mode  # never drop the tool the caller forced
+    if mode.required and len(mode.allowed) == 1:  # a forced tool: show only that one
+        forced = [s for s in mode.tools if s["function"]["name"] == mode.allowed[0]]
+        return replace(mode, tools=tuple(forced))
+    if not specs:
+        return mode
     if len(specs) > limit:
         scores = _scores(query, [tool_text(spec) for spec in specs], embed)
         order = sorted(range(len(specs)), key=lambda i: (-scores[i], i))
-        keep = {i for i in order[:limit]}
-        keep |= {i for i, s in enumerate(specs) if s["function"]["name"] in forced}
+        keep = set(order[:limit])
         specs = [spec for i, spec in enumerate(specs) if i in keep]
     names = {spec["function"]["name"] for spec in specs}
     allowed = tuple(name for name in mode.allowed if name in names)
@@ -71,9 +73,11 @@ def _scores(query: str, texts: Sequence[str], embed: Embed | None) -> list[float
     encode = embed or _default_encoder()
     if encode is None:
         return _overlap(query, texts)
-    vectors = encode([query, *texts])
-    q = vectors[0]
-    return [float(sum(a * b for a, b in zip(q, v, strict=True))) for v in vectors[1:]]
+    missing = [text for text in texts if (encode, text) not in _VECTORS]
+    if missing:  # tool descriptions are embedded once per encoder
+        _VECTORS.update({(encode, t): v for t, v in zip(missing, encode(missing), strict=True)})
+    (q,) = encode([query])
+    return [float(sum(a * b for a, b in zip(q, _VECTORS[(encode, t)], strict=True))) for t in texts]
 
 
 def _default_encoder() -> Embed | None:

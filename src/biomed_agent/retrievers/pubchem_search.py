@@ -137,7 +137,7 @@ def _poll(client: PubChemClient, key: str, what: str, poll: PollPolicy) -> list[
             raise UpstreamTimeoutError(
                 f"{SERVICE} did not finish the {what} within {poll.timeout:g}s "
                 f"(ListKey {key}, {polls} poll(s)). Try again later, or narrow the search "
-                "(a higher threshold, fewer max_records).",
+                "(a higher threshold, fewer records).",
                 service=SERVICE,
                 status=202,
             )

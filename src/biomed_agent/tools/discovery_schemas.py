@@ -37,7 +37,7 @@ class TargetLigandsArgs(_Arguments):
     organism: str | None = Field(
         default="9606", max_length=200, description="taxon id or name for name searches"
     )
-    max_bioactive: int = Field(
+    limit: int = Field(
         default=20, ge=0, le=500, description="most PubChem-active compounds added (0: none)"
     )
 
@@ -50,7 +50,7 @@ class SimilarCompoundsArgs(_Arguments):
     threshold: int = Field(
         default=90, ge=0, le=100, description="2D similarity threshold in percent (PubChem)"
     )
-    max_records: int = Field(default=20, ge=1, le=1000, description="most PubChem hits fetched")
+    limit: int = Field(default=20, ge=1, le=1000, description="most PubChem hits fetched")
     max_tpsa: float | None = Field(default=None, gt=0, description="keep TPSA below this (Å²)")
     max_molecular_weight: float | None = Field(
         default=None, gt=0, description="keep molecular weight below this (g/mol)"
@@ -63,7 +63,7 @@ class CompoundArgs(_Arguments):
 
 
 class BioactivityArgs(CompoundArgs):
-    max_targets: int = Field(default=10, ge=1, le=200, description="most targets listed")
+    limit: int = Field(default=10, ge=1, le=200, description="most targets listed")
 
 
 class ProfileArgs(_Arguments):
@@ -78,7 +78,7 @@ class ProfileArgs(_Arguments):
     rank_by: Literal["drug_likeness", "qed", "sa_score", "molecular_weight", "logp", "tpsa"] = (
         "drug_likeness"
     )
-    top: int = Field(default=20, ge=1, le=MAX_PROFILE, description="rows returned")
+    limit: int = Field(default=20, ge=1, le=MAX_PROFILE, description="rows returned")
 
     @model_validator(mode="after")
     def _one_input(self) -> ProfileArgs:
@@ -90,7 +90,7 @@ class ProfileArgs(_Arguments):
 DESCRIPTIONS: dict[str, str] = {
     "target_ligands": """\
 Known drugs and ligands of a protein target (UniProt accession, gene or protein name).
-Returns target (accession, name, gene, organism, source_url), ligands (each with cid, name,
+Returns target (accession, name, gene, organism, url), ligands (each with cid, name,
 listed_in 'DrugBank' (from the UniProt entry) or 'PubChem bioassay', drugbank_id, smiles,
 molecular_weight, tpsa, xlogp, and where PubChem has data active_assays, tested_assays,
 best_potency_um, best_activity, best_aid; compound_url = PubChem page), cross_references
@@ -119,6 +119,6 @@ Profile and rank up to {MAX_PROFILE} molecules by drug-likeness (SMILES or PubCh
 CIDs are fetched in one PubChem request. Each row: molecular_weight, logp, tpsa,
 H-bond donors/acceptors, rotatable_bonds, qed, sa_score, Lipinski/Veber verdicts,
 PAINS/Brenk alerts and drug_like, ranked by rank_by (drug_likeness: rule-passing
-molecules first, then higher QED). Returns the top rows.""",
+molecules first, then higher QED). Returns the first limit rows.""",
 }
 """What each tool does and returns, as the LLM and `biomed-agent tools` show it."""

@@ -6,7 +6,7 @@
 goes through the shared PubChem/UniProt sessions (rate limits, retries, cache). Each
 Results are computations over PubChem and UniProt data (the agent cites the tool step); they
 name the pages they read: ``compound_url`` (PubChem), the target's and cross-references'
-``source_url``/``url``, ``query_url``, ``assay_url``, ``depositor_url``.
+``url``, ``query_url``, ``assay_url``, ``depositor_url``.
 
 Request budgets (PubChem unless noted):
 
@@ -106,7 +106,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         return clients.pubchem.resolve_cid(query)
 
     def target_ligands(
-        target: str, organism: str | None = "9606", max_bioactive: int = 20
+        target: str, organism: str | None = "9606", limit: int = 20
     ) -> dict[str, Any]:
         from biomed_agent.retrievers.pubchem_bioassay import summarise_targets, target_activity
         from biomed_agent.retrievers.uniprot_drugs import drug_references
@@ -162,7 +162,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         bioactive = sorted(
             (cid for cid, s in activity.items() if s.active and cid not in ligands),
             key=lambda c: (activity[c].best_um is None, activity[c].best_um or 0.0, c),
-        )[:max_bioactive]
+        )[:limit]
         for cid in bioactive:
             ligands[cid] = {"listed_in": "PubChem bioassay"}
         table = clients.pubchem.properties(list(ligands)) if ligands else {}
@@ -179,7 +179,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
                 "name": entry.protein_name,
                 "gene": entry.gene,
                 "organism": entry.organism,
-                "source_url": entry_url(entry.accession),
+                "url": entry_url(entry.accession),
             },
             "ligands": records,
             "cross_references": [ref.to_dict() for ref in references if not ref.is_drug],
@@ -191,7 +191,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         query: str,
         mode: Literal["similarity", "substructure", "identity"] = "similarity",
         threshold: int = 90,
-        max_records: int = 20,
+        limit: int = 20,
         max_tpsa: float | None = None,
         max_molecular_weight: float | None = None,
         max_xlogp: float | None = None,
@@ -204,7 +204,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         query_cid = clients.pubchem.resolve_cid(query) if kind != "smiles" else None
         search_input: str | int = query_cid if query_cid is not None else value
         cids = structure_search(
-            clients.pubchem, search_input, mode, threshold=threshold, max_records=max_records
+            clients.pubchem, search_input, mode, threshold=threshold, max_records=limit
         )
         wanted = [query_cid] if query_cid is not None else []
         table = clients.pubchem.properties([*wanted, *cids])
@@ -251,7 +251,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
             else _SEARCH_URL.format(quote(query_smiles, safe="")),
         }
 
-    def compound_bioactivity(query: str, max_targets: int = 10) -> dict[str, Any]:
+    def compound_bioactivity(query: str, limit: int = 10) -> dict[str, Any]:
         from biomed_agent.retrievers.pubchem_bioassay import (
             compound_activity,
             gene_symbols,
@@ -267,7 +267,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         symbols = gene_symbols(clients.pubchem, [s.gene_id for s in summaries if s.gene_id])
         name = clients.pubchem.properties([cid]).get(cid, {}).get("name") or f"CID {cid}"
         targets = []
-        for summary in summaries[:max_targets]:
+        for summary in summaries[:limit]:
             symbol, gene_name = symbols.get(summary.gene_id or 0, ("", ""))
             targets.append(
                 {
@@ -320,7 +320,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
         cids: list[int] | None = None,
         labels: list[str] | None = None,
         rank_by: str = "drug_likeness",
-        top: int = 20,
+        limit: int = 20,
     ) -> dict[str, Any]:
         from biomed_agent.tools.molecule_tools import profile_table
 
@@ -343,7 +343,7 @@ def build_tools(settings: Settings, resources: Any = None) -> list[ToolSpec]:
             for row in result["rows"]:
                 row["cid"] = found[row["index"]]
             result["missing_cids"] = missing
-        result["rows"] = result["rows"][:top]
+        result["rows"] = result["rows"][:limit]
         return result
 
     return [
