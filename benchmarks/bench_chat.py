@@ -17,6 +17,8 @@ Torch runs on ``--threads`` threads (1 by default: a model this small only pays 
 thread hand-offs).
 
 Run: ``.venv/bin/python benchmarks/bench_chat.py`` (about a minute on 2 cores).
+``benchmarks/bench_chat.py --smollm2 [...]`` runs ``bench_chat_smollm2.py`` instead: prefix
+caching (first vs repeat call), streaming overhead and the tool set on SmolLM2-135M.
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ def rendered(chat: ChatBioMedGPT, tools: list[dict[str, Any]] | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--smollm2"]:  # the real-model figures: benchmarks/bench_chat_smollm2.py
+        sys.path.insert(0, str(Path(__file__).parent))
+        from bench_chat_smollm2 import main as smollm2_main
+
+        return smollm2_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=128, help="new tokens per answer")
     parser.add_argument("--repeats", type=int, default=7)

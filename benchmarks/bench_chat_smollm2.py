@@ -3,8 +3,9 @@
 Three measurements (``--only`` picks some):
 
 1. ``prefix``: first vs repeat call of a tool prompt (system text + tool catalogue,
-   forced call). The first call of a fresh model encodes the prefix; repeats reuse its
-   KV cache. Also the repeat call with ``prefix_cache=False``. Target: repeat >= 3x faster.
+   ``tool_choice="any"``: tool name scored, then arguments decoded). Everything is warm
+   but the prefix cache, which is cleared: the first call encodes the prefix, repeats
+   reuse its KV cache. Also the repeat with ``prefix_cache=False``. Target: >= 3x.
 2. ``stream``: ``chat.stream`` against raw ``model.generate`` + ``TextIteratorStreamer``
    on the same prompt ids and token count (greedy, ``min_new_tokens`` pins the count);
    median of paired runs. Target: <= 10% overhead.
@@ -31,6 +32,7 @@ import torch  # noqa: E402
 
 from biomed_agent.models.chat_model import ChatBioMedGPT  # noqa: E402
 from biomed_agent.models.gguf import bundled_smollm2, convert_gguf  # noqa: E402
+from biomed_agent.models.prefix_cache import prefix_cache_for  # noqa: E402
 
 TOOL_SET = ROOT / "tests" / "fixtures" / "tool_prompts" / "tool_prompts.json"
 
@@ -53,7 +55,9 @@ def bench_prefix(path: Path, repeats: int) -> None:
             model=str(path), device_map="cpu", max_new_tokens=24, prefix_cache=cached
         )
         chat.loaded()
-        bound = chat.bind_tools(tools, tool_choice="uniprot_lookup")
+        bound = chat.bind_tools(tools, tool_choice="any")
+        bound.invoke(question)  # warm: grammar compiled, MiniLM loaded, tool texts embedded
+        prefix_cache_for(chat.loaded()).clear()  # so the first timed call is a cache miss
         runs = []
         for _ in range(repeats + 1):
             start = time.perf_counter()
@@ -64,7 +68,7 @@ def bench_prefix(path: Path, repeats: int) -> None:
         prompt_tokens = message.usage_metadata["input_tokens"]
     first, repeat = timings[True][0], statistics.median(timings[True][1:])
     uncached = statistics.median(timings[False][1:])
-    print(f"prefix cache ({prompt_tokens}-token tool prompt, forced uniprot_lookup call):")
+    print(f"prefix cache ({prompt_tokens}-token tool prompt, tool_choice='any' over every tool):")
     print(f"  first call {first:.3f} s, repeat {repeat:.3f} s: {first / repeat:.1f}x faster")
     print(f"  repeat without prefix cache {uncached:.3f} s: cache gives {uncached / repeat:.1f}x")
 

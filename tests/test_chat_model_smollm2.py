@@ -141,7 +141,7 @@ def test_tool_prompts_fit_and_name_the_entity(smollm2_dir: Path) -> None:
     data = json.loads((FIXTURES / "tool_prompts" / "tool_prompts.json").read_text())
     chat = ChatBioMedGPT(model=str(smollm2_dir), device_map="cpu", max_new_tokens=48)
     bound = chat.bind_tools(get_tools(), tool_choice="any")
-    for item in data["items"][::10]:
+    for item in data["items"][::20]:
         message = bound.invoke(item["prompt"])
         assert message.usage_metadata is not None
         assert message.usage_metadata["input_tokens"] <= 1000

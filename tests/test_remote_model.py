@@ -172,3 +172,20 @@ def test_packaged_chat_template_renders_what_the_local_model_sees() -> None:
     )
     assert served == local.text
     assert "# # # Assistant: forged" in served
+
+
+def test_tokenizer_chat_format_sends_plain_roles_without_turn_markers() -> None:
+    from langchain_core.messages import HumanMessage as Human
+
+    from biomed_agent.models.remote import ChatBioMedGPTRemote as Remote
+
+    chat = Remote(base_url="http://127.0.0.1:9/v1", model="HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert chat.resolved_chat_format == "tokenizer"  # auto: not a BioMedGPT model name
+    payload = chat.request_payload(chat._request([Human("## Title ### text")], None, {}))
+    assert payload["messages"] == [{"role": "user", "content": "## Title ### text"}]
+    assert "stop" not in payload  # the served template's end-of-turn token ends the answer
+    biomedgpt = Remote(base_url="http://127.0.0.1:9/v1")
+    assert biomedgpt.resolved_chat_format == "biomedgpt"
+    payload = biomedgpt.request_payload(biomedgpt._request([Human("a ### b")], None, {}))
+    assert payload["stop"] == ["###"]
+    assert payload["messages"][-1] == {"role": "user", "content": "a # # # b"}

@@ -261,7 +261,8 @@ def test_killed_ingest_rerun_stores_every_record_exactly_once(
 ) -> None:
     folder = tmp_path / "notes"
     names = _write_topic_files(folder, 8)  # 40 files, two or more chunks each
-    env = {"BIOMED_STORE_BATCH_SIZE": "8", "BIOMED_CHUNK_SIZE": "200", "BIOMED_CHUNK_OVERLAP": "20"}
+    # batch size 1: embedding windows of 32 chunks, so the kill lands between windows
+    env = {"BIOMED_STORE_BATCH_SIZE": "1", "BIOMED_CHUNK_SIZE": "200", "BIOMED_CHUNK_OVERLAP": "20"}
     process = _cli("ingest", "files", str(folder), env=env)
     progress = re.compile(rb"(\d+)/40")
     seen = bytearray()

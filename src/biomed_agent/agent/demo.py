@@ -78,7 +78,7 @@ def demo_documents() -> list[Document]:
 
 
 def run_demo(
-    settings: Settings, out: TextIO = sys.stdout, *, store: KnowledgeStore | None = None
+    settings: Settings, out: TextIO | None = None, *, store: KnowledgeStore | None = None
 ) -> int:
     """Ingest the demo records, answer :data:`DEMO_QUESTION` offline; exit status 0.
 
@@ -87,6 +87,7 @@ def run_demo(
     """
     from biomed_agent.agent.api import BioMedAgent
 
+    out = sys.stdout if out is None else out  # looked up per call, not bound at import
     settings = settings.model_copy(update={"model": "none", "offline": True})
     with Resources(settings, store=store) as resources:
         shared = resources.store()

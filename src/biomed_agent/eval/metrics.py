@@ -31,11 +31,12 @@ unavailable with the reason, never as 0.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import math
 import shutil
+import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,21 @@ __all__ = [
 
 _Z95 = 1.959963984540054
 _WORDNET_FILES = ("data.adj", "data.adv", "data.noun", "data.verb")
+_WORDNET_LOCK = threading.RLock()
+_WORDNET_READERS: dict[str, Any] = {}
+_NO_OMW_WARNING = "The multilingual functions are not available with this Wordnet version"
+
+
+def _no_smoothing(p_n: list[Any], *args: Any, **kwargs: Any) -> list[Any]:
+    """nltk's ``SmoothingFunction().method0`` (no smoothing) without its per-call warning.
+
+    Same values: a zero-count precision becomes ``sys.float_info.min``, whose log term
+    drives BLEU to 0. Passing this per call replaces a process-wide
+    ``warnings.catch_warnings()`` around ``corpus_bleu``, which is not thread-safe: two
+    threads scoring at once could restore each other's filters and leave ``UserWarning``
+    ignored for the whole process.
+    """
+    return [p if p.numerator != 0 else sys.float_info.min for p in p_n]
 
 
 def wilson_interval(successes: int, total: int, z: float = _Z95) -> tuple[float, float]:
@@ -183,12 +199,14 @@ def text_scores(
     split = tokenize or _tokens
     hypotheses = [split(text) for text in predictions]
     reference_lists = [[split(text)] for text in references]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # nltk warns when an n-gram order has no match
-        scores = {
-            "bleu2": float(corpus_bleu(reference_lists, hypotheses, weights=(0.5, 0.5))),
-            "bleu4": float(corpus_bleu(reference_lists, hypotheses, weights=(0.25,) * 4)),
-        }
+    scores = {
+        f"bleu{len(weights)}": float(
+            corpus_bleu(
+                reference_lists, hypotheses, weights=weights, smoothing_function=_no_smoothing
+            )
+        )
+        for weights in ((0.5, 0.5), (0.25,) * 4)
+    }
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
     rouge = [scorer.score(ref, pred) for pred, ref in zip(predictions, references, strict=True)]
     for key in ("rouge1", "rouge2", "rougeL"):
@@ -253,9 +271,8 @@ def _install_wordnet(source: Path, target: Path) -> None:
         )
 
 
-@functools.cache
 def _read_wordnet(directory: str) -> Any:
-    """One reader per directory and process: loading WordNet takes seconds."""
+    """One reader per directory and process, built under a lock: loading takes seconds."""
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     class _WordNet30(WordNetCorpusReader):
@@ -264,9 +281,16 @@ def _read_wordnet(directory: str) -> Any:
             # *is* 3.0 and has no OMW, and the self-mapping would double the load time.
             return None
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "multilingual functions are not available"
-        return _WordNet30(directory, None)
+    with _WORDNET_LOCK:
+        reader = _WORDNET_READERS.get(directory)
+        if reader is None:
+            # nltk warns that this reader has no OMW (multilingual) data; it has none by
+            # design. One narrow filter, added once under the lock, instead of a
+            # process-wide ``catch_warnings()`` that races with other threads' filters.
+            warnings.filterwarnings("ignore", message=_NO_OMW_WARNING, category=UserWarning)
+            reader = _WordNet30(directory, None)
+            _WORDNET_READERS[directory] = reader
+        return reader
 
 
 def load_wordnet(nltk_data_dir: Path) -> Any:
@@ -277,14 +301,17 @@ def load_wordnet(nltk_data_dir: Path) -> Any:
     import nltk
 
     target = nltk_data_dir / "corpora" / "wordnet"
-    if not target.is_dir():
-        from nltk.corpus import wordnet
+    # One lock for nltk's process-wide state: its lazy ``wordnet`` loader swaps its own
+    # class when first loaded, and ``nltk.data.path`` is a shared list.
+    with _WORDNET_LOCK:
+        if not target.is_dir():
+            from nltk.corpus import wordnet
 
-        try:
-            wordnet.ensure_loaded()
-            return wordnet
-        except LookupError:
-            _install_wordnet(_bundled_wordnet(), target)
-    if str(nltk_data_dir) not in nltk.data.path:
-        nltk.data.path.append(str(nltk_data_dir))  # nltk opens files only under its data path
-    return _read_wordnet(str(target))
+            try:
+                wordnet.ensure_loaded()
+                return wordnet
+            except LookupError:
+                _install_wordnet(_bundled_wordnet(), target)
+        if str(nltk_data_dir) not in nltk.data.path:
+            nltk.data.path.append(str(nltk_data_dir))  # nltk opens files only under its path
+        return _read_wordnet(str(target))

@@ -21,6 +21,7 @@ from biomed_agent.errors import BiomedAgentError, ModelLoadError
 from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
 from biomed_agent.models.local_prompt import (
+    LocalPrompt,
     build_prompt,
     chat_format_for,
     context_window_for,
@@ -171,7 +172,7 @@ class ChatBioMedGPT(BioMedChatBase):
             processors.append(
                 make_constrained_decoding(
                     loaded,
-                    self._decoding_mode(loaded, request.mode, input_ids),
+                    self._decoding_mode(loaded, request.mode, prompt),
                     prompt_length=len(input_ids),
                     closing_after=params.max_new_tokens,
                 )
@@ -234,7 +235,7 @@ class ChatBioMedGPT(BioMedChatBase):
             scores += continuation_logprobs(loaded, head, [tail])
         return scores
 
-    def _decoding_mode(self, loaded: LoadedModel, mode: ToolMode, input_ids: list[int]) -> ToolMode:
+    def _decoding_mode(self, loaded: LoadedModel, mode: ToolMode, prompt: LocalPrompt) -> ToolMode:
         """The grammar's mode: with a forced choice among several tools, the model first
         picks the name (the most likely call opening), then decodes that tool's arguments."""
         if not (self.choose_tool_first and mode.required and len(mode.allowed) > 1):
@@ -245,7 +246,8 @@ class ChatBioMedGPT(BioMedChatBase):
             loaded.tokenizer(tool_call_opening(name), add_special_tokens=False).input_ids
             for name in mode.allowed
         ]
-        scores = continuation_logprobs(loaded, input_ids, openings)
+        prefix = prompt.prefix_length if self.prefix_cache else 0
+        scores = continuation_logprobs(loaded, prompt.input_ids, openings, prefix_length=prefix)
         best = max(range(len(scores)), key=lambda i: scores[i].logprob)
         return replace(mode, allowed=(mode.allowed[best],))
 

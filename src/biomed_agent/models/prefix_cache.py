@@ -68,7 +68,7 @@ class PrefixCache:
         model = self._loaded.model
         ids = torch.tensor([prefix], dtype=torch.long, device=self._loaded.device)
         with torch.inference_mode():
-            out = model(  # type: ignore[operator]
+            out = model(
                 input_ids=ids,
                 use_cache=True,
                 **{cache_kwarg(model): DynamicCache(config=model.config)},

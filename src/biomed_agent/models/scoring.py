@@ -56,22 +56,38 @@ def split_continuation(
 
 
 def continuation_logprobs(
-    loaded: LoadedModel, context: list[int], continuations: Sequence[list[int]]
+    loaded: LoadedModel,
+    context: list[int],
+    continuations: Sequence[list[int]],
+    *,
+    prefix_length: int = 0,
 ) -> list[ContinuationScore]:
-    """Score each continuation after ``context`` (context encoded once, then reused)."""
+    """Score each continuation after ``context`` (context encoded once, then reused).
+
+    ``prefix_length`` leading context tokens come from the model's prefix cache
+    (:mod:`biomed_agent.models.prefix_cache`) when it is at least ``MIN_PREFIX_TOKENS``.
+    """
     if not context:
         raise ValueError("continuation_logprobs needs a non-empty context")
+    from transformers import DynamicCache
+
+    from biomed_agent.models.prefix_cache import MIN_PREFIX_TOKENS, prefix_cache_for
+
     model = loaded.model
     key = cache_kwarg(model)
     device = loaded.device
     scores = []
     with loaded.lock, torch.inference_mode():
-        from transformers import DynamicCache
-
-        out = model(  # type: ignore[operator]
-            input_ids=torch.tensor([context], device=device),
+        start = prefix_length if MIN_PREFIX_TOKENS <= prefix_length < len(context) else 0
+        past = (
+            prefix_cache_for(loaded).past_for(context[:start])
+            if start
+            else DynamicCache(config=model.config)
+        )
+        out = model(
+            input_ids=torch.tensor([context[start:]], device=device),
             use_cache=True,
-            **{key: DynamicCache(config=model.config)},
+            **{key: past},
         )
         last = out.logits[0, -1].float().log_softmax(-1)
         for ids in continuations:
@@ -81,7 +97,7 @@ def continuation_logprobs(
             past = copy.deepcopy(out.past_key_values)
             rows = [last]
             if len(ids) > 1:
-                step = model(  # type: ignore[operator]
+                step = model(
                     input_ids=torch.tensor([ids[:-1]], device=device),
                     use_cache=True,
                     **{key: past},

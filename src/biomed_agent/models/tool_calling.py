@@ -283,7 +283,7 @@ def _invalid(text: str, call_id: str, error: str, *, name: str | None = None) ->
     )
 
 
-_MAX_SIGNATURE = 700
+_MAX_SIGNATURE = 300
 """Longest argument signature shown for one tool (the grammar enforces the full schema)."""
 
 

@@ -32,6 +32,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ __all__ = [
     "SentenceEmbeddingFunction",
     "SentenceEmbeddings",
     "available_cores",
+    "quiet_bars",
     "resolve_model_path",
 ]
 
@@ -69,6 +71,52 @@ QUERY_CACHE_SIZE = 1024
 """Query vectors remembered per embedder (1.5 kB each at 384 dimensions)."""
 
 _THREADS_LOCK = threading.Lock()
+_QUIET_BARS: ContextVar[bool] = ContextVar("biomed_agent_quiet_bars", default=False)
+_HOOK_LOCK = threading.Lock()
+_hook_installed = False
+
+
+def _install_quiet_hook() -> bool:
+    """Install, once under a lock, a transformers tqdm hook that hides bars in quiet contexts.
+
+    transformers' progress-bar switch is process-wide: flipping it around one load also
+    hid (or re-showed) bars of every other thread loading at that moment. The hook is
+    set once and reads a context variable, so only the call inside :func:`quiet_bars`
+    is silenced. Any hook installed before ours is still called. False when this
+    transformers has no ``set_tqdm_hook``.
+    """
+    global _hook_installed
+    from transformers.utils import logging as hf_logging
+
+    with _HOOK_LOCK:
+        if _hook_installed:
+            return True
+        setter = getattr(hf_logging, "set_tqdm_hook", None)
+        if setter is None:  # pragma: no cover - transformers < 5 has no hook
+            return False
+        previous = getattr(hf_logging, "_tqdm_hook", None)
+
+        def hook(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if _QUIET_BARS.get():
+                kwargs = {**kwargs, "disable": True}
+            return previous(factory, args, kwargs) if previous else factory(*args, **kwargs)
+
+        setter(hook)
+        _hook_installed = True
+        return True
+
+
+@contextmanager
+def quiet_bars() -> Iterator[None]:
+    """Hide transformers' progress bars drawn by this thread (or task) only."""
+    if not _install_quiet_hook():  # pragma: no cover - old transformers: no per-call switch
+        yield
+        return
+    token = _QUIET_BARS.set(True)
+    try:
+        yield
+    finally:
+        _QUIET_BARS.reset(token)
 
 
 def available_cores() -> int:
@@ -148,22 +196,19 @@ def _torch_device(device: str) -> str | None:
 def _load_encoder(path: Path, device: str) -> SentenceTransformer:
     """Load a model once per process (keyed by resolved path and device)."""
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
 
     # transformers draws a "Loading weights" bar on stderr; it would garble CLI progress bars
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(str(path), device=_torch_device(device), local_files_only=True)
+        with quiet_bars():
+            return SentenceTransformer(
+                str(path), device=_torch_device(device), local_files_only=True
+            )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(
             f"could not load the embedding model at {str(path)!r}: {exc}. Check that the "
             "directory holds a complete sentence-transformers model (weights, tokenizer, config)",
             input_name="embedding_model",
         ) from exc
-    finally:
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
 
 
 @register_embedding_function

@@ -10,7 +10,7 @@ Layers, outermost first::
     ServiceSession.get/post ── deadline, retries, backoff + jitter, Retry-After, errors
       ├─ cache (retrievers.cache) ── JSON rows in SQLite; read first, written only after
       │                              the answer passed its endpoint's shape check
-      └─ _PoliteAdapter ── per-host rate limiter, counts network requests
+      └─ PoliteAdapter ─── per-host rate limiter, counts network requests
            └─ urllib3 ── timeouts always on, bodies streamed under a size limit
 
 Every lookup has an overall deadline (``http_deadline``, default 30 s, retries
@@ -41,10 +41,9 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from biomed_agent import deadlines
 from biomed_agent.errors import (
@@ -95,20 +94,6 @@ _PAYLOAD = "biomed_payload"
 def quote_segment(value: str | int) -> str:
     """Percent-quote one path segment so a user value can never change the path or host."""
     return quote(str(value), safe="")
-
-
-class _PoliteAdapter(HTTPAdapter):
-    """The network boundary: waits for the rate limiter and counts what is really sent."""
-
-    def __init__(self, limiter: RateLimiter, stats: FetchStats) -> None:
-        super().__init__(pool_connections=4, pool_maxsize=16)
-        self._limiter = limiter
-        self._stats = stats
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        with self._limiter.slot():  # the window counts from the answer (see ratelimit)
-            self._stats.add(requests=1)
-            return super().send(request, **kwargs)
 
 
 def payload_of(response: requests.Response) -> Any:
@@ -163,14 +148,16 @@ class ServiceSession:
             )
         self._origin = (origin.scheme, origin.netloc)
         self.cache = open_cache(settings.cache_dir, service)
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = USER_AGENT
-        # requests calls self.get_redirect_target(resp): an instance attribute overrides it
-        setattr(self._session, "get_redirect_target", self._redirect_target)  # noqa: B010
+        from biomed_agent.retrievers.guarded_session import GuardedSession, PoliteAdapter
+
         self.limiter = rate_limiter_for(f"{service}@{origin.netloc}", max_per_second)
-        adapter = _PoliteAdapter(self.limiter, self.stats)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._session = GuardedSession(
+            self.cache,
+            PoliteAdapter(self.limiter, self.stats),
+            offline=self.offline,
+            check_redirect=lambda url: self._check_endpoint(url, "a redirect"),
+        )
+        self._session.headers["User-Agent"] = USER_AGENT
 
     def close(self) -> None:
         self._session.close()
@@ -221,13 +208,6 @@ class ServiceSession:
                 service=self.service,
             )
 
-    def _redirect_target(self, response: requests.Response) -> str | None:
-        """requests' redirect hook: redirects are followed only within the configured endpoint."""
-        target = requests.Session.get_redirect_target(self._session, response)
-        if target is not None:
-            self._check_endpoint(urljoin(response.url, target), "a redirect")
-        return target
-
     def _send(
         self,
         method: str,
@@ -244,10 +224,10 @@ class ServiceSession:
         request = self._session.prepare_request(
             requests.Request(method, url, params=params, data=data)
         )
-        key = self.cache.create_key(request)
         if self.offline:
-            return self._from_cache_only(key, what, expect)
-        cached = self._cached(key, expect, fresh_only=True)
+            return self._from_cache_only(request, what, expect)
+        key = self.cache.create_key(request)
+        cached = self._cached(key, expect)
         if cached is not None:
             return self._outcome(cached, what)
         with deadlines.deadline(self.deadline, f"{self.service} lookup of {what}"):
@@ -329,11 +309,15 @@ class ServiceSession:
             return Failure(UpstreamError, response.status_code, f"malformed answer: {exc}")
         return response
 
-    def _cached(self, key: str, expect: Expect, *, fresh_only: bool) -> requests.Response | None:
-        """A cached answer that still passes its check; a poisoned row is deleted."""
+    def _cached(self, key: str, expect: Expect) -> requests.Response | None:
+        """A fresh cached answer, or ``None`` (see :meth:`_checked`)."""
         cached = self.cache.get_response(key)
-        if cached is None or (fresh_only and cached.is_expired):
+        if cached is None or cached.is_expired:
             return None
+        return self._checked(cached, key, expect)
+
+    def _checked(self, cached: Any, key: str, expect: Expect) -> requests.Response | None:
+        """``cached`` if it still passes its check; a poisoned row is deleted (``None``)."""
         if cached.status_code < 300:
             try:
                 setattr(cached, _PAYLOAD, expect.parse(cached))
@@ -349,9 +333,18 @@ class ServiceSession:
         assert isinstance(outcome, requests.Response), "only 2xx and 404 answers get here"
         return outcome
 
-    def _from_cache_only(self, key: str, what: str, expect: Expect) -> requests.Response:
-        """Offline: the cached answer (fresh or expired) or :class:`OfflineError`; no network."""
-        cached = self._cached(key, expect, fresh_only=False)
+    def _from_cache_only(
+        self, request: requests.PreparedRequest, what: str, expect: Expect
+    ) -> requests.Response:
+        """Offline: the cached answer (fresh or expired) or :class:`OfflineError`; no network.
+
+        The session is ``only_if_cached`` + ``stale_if_error`` (see ``guarded_session``).
+        """
+        from biomed_agent.retrievers.guarded_session import is_offline_miss
+
+        answer = self._session.send(request, timeout=self.timeout)
+        key = self.cache.create_key(request)
+        cached = None if is_offline_miss(answer) else self._checked(answer, key, expect)
         if cached is None:
             raise OfflineError(
                 f"offline mode (BIOMED_OFFLINE=1) and {what} is not in the {self.service} cache. "
