@@ -24,6 +24,7 @@ from biomed_agent.errors import (
     UpstreamError,
 )
 from biomed_agent.eval import HubSource, get_benchmark, hub_items, parse_data
+from biomed_agent.eval.sampling import DEFAULT_SEED, describe_sample, sample_items
 from tests.helpers.fake_hub import FakeHub, use_fake_hub, write_hub_copies
 from tests.helpers.openai_server import OpenAIServer
 
@@ -314,11 +315,16 @@ def test_eval_without_data_reads_the_hub_copy_and_resumes_offline(
         assert len(model.requests) == 3
         commit = fake_hub.commit("cais/mmlu")
         printed = capsys.readouterr().out
-        # the fixture's first three answers are C, C, B
-        assert printed.startswith("mmlu-medicine, 3 items: accuracy 66.7 %")
+        # --limit draws a seeded, label-stratified sample; the model always answers C
+        bench = get_benchmark("mmlu-medicine")
+        items = bench.load(BENCH / "mmlu_professional_medicine/professional_medicine_test.csv")
+        sample = sample_items(items, 3, kind=bench.kind)
+        accuracy = 100 * sum(item.answer == "C" for item in sample) / 3
+        assert printed.startswith(f"mmlu-medicine, 3 items: accuracy {accuracy:.1f} %")
+        drawn = describe_sample(items, sample, kind=bench.kind, seed=DEFAULT_SEED)
         assert (
             f"data: hf:cais/mmlu@{commit}, config professional_medicine, split test, 40 items"
-            " (the first 3 evaluated)" in printed
+            f" ({drawn} evaluated)" in printed
         )
         assert (
             f"- data: `hf:cais/mmlu@{commit}` (config `professional_medicine`, split `test`)"

@@ -12,6 +12,7 @@ from biomed_agent.cli import main
 from biomed_agent.eval import RunSettings, get_benchmark, run_eval
 from biomed_agent.eval.biomedgpt10b import ENCODERS, TEXT_ONLY, inputs_label, is_biomedgpt10b
 from biomed_agent.eval.loaders import load_pubchemqa
+from biomed_agent.eval.sampling import sample_items
 from biomed_agent.models.multimodal.model import BioMedGPT10B
 
 CHECKPOINT = Path(__file__).parent / "fixtures" / "openbiomed" / "weights" / "tf428_full.pth"
@@ -36,7 +37,8 @@ def test_pubchemqa_with_a_10b_checkpoint_feeds_the_molecule_graph(
     ]  # fmt: skip
     assert main(argv) == 0
     assert f"inputs: {ENCODERS}" in capsys.readouterr().out
-    items = load_pubchemqa(PUBCHEMQA)[:2]
+    # --limit 2 draws a seeded sample (eval.sampling); its items are fed in file order
+    items = sample_items(load_pubchemqa(PUBCHEMQA), 2, kind=get_benchmark("pubchemqa").kind)
     assert encoded == [item.context.split(": ", 1)[1] for item in items]
     report = json.loads((out / "report.json").read_text())
     assert report["run"]["inputs"] == ENCODERS

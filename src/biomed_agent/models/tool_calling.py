@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.messages.tool import InvalidToolCall, ToolCall
+from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call as make_invalid_tool_call
 from langchain_core.messages.tool import tool_call as make_tool_call
 
