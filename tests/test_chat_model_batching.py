@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field, ValidationError
 
+from biomed_agent.errors import GenerationError
 from biomed_agent.models import batching
 from biomed_agent.models.batching import scheduler_for
 from biomed_agent.models.chat_model import ChatBioMedGPT
@@ -179,7 +180,10 @@ def test_a_failed_generate_reaches_every_row(
 
     monkeypatch.setattr(chat.loaded().model, "generate", broken)
     outcomes = chat.batch(PROMPTS[:3], return_exceptions=True)
-    assert [str(outcome) for outcome in outcomes] == ["device lost"] * 3
+    # translated at the generation boundary: typed, naming the model and the cause
+    assert all(isinstance(outcome, GenerationError) for outcome in outcomes)
+    assert all(str(o).endswith("failed: RuntimeError: device lost") for o in outcomes)
+    assert all(isinstance(o.__cause__, RuntimeError) for o in outcomes)  # type: ignore[union-attr]
 
 
 def test_the_worker_thread_exits_when_idle(

@@ -21,6 +21,7 @@ foreign library, never left to leak::
     │   ├── UpstreamTimeoutError     timeouts, PUGREST.Timeout
     │   └── OfflineError             BIOMED_OFFLINE=1 and the answer is not cached
     ├── ModelLoadError               weights/config missing, wrong format, no GPU, out of memory
+    ├── GenerationError              a loaded model failed while generating (device lost, ...)
     ├── StoreError                   the knowledge store cannot be opened or written
     └── ConfigurationError           a setting that cannot work
         └── InvalidSettingError      (also a ValueError) a BIOMED_* value of the wrong kind
@@ -37,6 +38,7 @@ from typing import Any
 __all__ = [
     "BiomedAgentError",
     "ConfigurationError",
+    "GenerationError",
     "InvalidIdentifierError",
     "InvalidInputError",
     "InvalidMoleculeError",
@@ -166,6 +168,10 @@ class OfflineError(UpstreamError):
 
 class ModelLoadError(BiomedAgentError):
     """A model could not be loaded; the message names the path/id and what to do."""
+
+
+class GenerationError(BiomedAgentError):
+    """A loaded model failed while generating; the message names the model and the cause."""
 
 
 class StoreError(BiomedAgentError):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from biomed_agent.models.scoring import ContinuationScore
 
-from biomed_agent.errors import BiomedAgentError, ModelLoadError
+from biomed_agent.errors import BiomedAgentError, GenerationError, ModelLoadError
 from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
 from biomed_agent.models.local_prompt import (
@@ -326,12 +326,20 @@ def _generation_config(
 
 
 def _translate(error: BaseException, model: str) -> BaseException:
+    """A generation failure as the package's typed error (the one boundary for ``generate``)."""
     import torch
 
+    if isinstance(error, BiomedAgentError) or not isinstance(error, Exception):
+        return error  # already typed, or KeyboardInterrupt/SystemExit: never wrapped
     if isinstance(error, torch.OutOfMemoryError | MemoryError):
-        return ModelLoadError(
+        translated: BiomedAgentError = ModelLoadError(
             f"Out of memory while generating with {model!r}: lower max_new_tokens, "
             "max_batch_size or the conversation length, or load the model in 4/8 bit.",
             input_name="model",
         )
-    return error
+    else:
+        translated = GenerationError(
+            f"Generation with {model!r} failed: {type(error).__name__}: {error}"
+        )
+    translated.__cause__ = error
+    return translated

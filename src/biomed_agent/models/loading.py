@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from biomed_agent.errors import ModelLoadError
+from biomed_agent.patterns import looks_like_path
 
 if TYPE_CHECKING:
     import torch
@@ -177,7 +178,9 @@ def _load(spec: LoadSpec) -> LoadedModel:
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") != 1
+    """A local path: the shared rule with hub ids, and a bare name too (chat models are
+    only read from the hub as ``org/name``, never by a bare legacy id)."""
+    return looks_like_path(model, hub_ids=True) or "/" not in model
 
 
 def _resolve_source(spec: LoadSpec) -> str:
