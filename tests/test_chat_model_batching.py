@@ -172,6 +172,17 @@ def test_seeded_samples_are_reproducible_in_a_batch(
         same_answer(together, chat.invoke(prompt, **options))
 
 
+def test_a_seeded_sample_leaves_the_process_rng_as_it_was(chat: ChatBioMedGPT) -> None:
+    import torch
+
+    first = chat.invoke(PROMPTS[0], temperature=0.9, seed=7)
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    again = chat.invoke(PROMPTS[0], temperature=0.9, seed=7)
+    assert torch.equal(torch.get_rng_state(), before)  # no process-wide reseed per call
+    same_answer(again, first)
+
+
 def test_a_failed_generate_reaches_every_row(
     chat: ChatBioMedGPT, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,8 +25,6 @@ from biomed_agent.models.multimodal.chat import ChatBioMedGPT10B
 from biomed_agent.models.multimodal.loading import load_biomedgpt10b
 from biomed_agent.models.multimodal.model import BioMedGPT10B, MultimodalPrompt, SplicedBatch
 from biomed_agent.prompts import load_prompt_data
-from biomed_agent.proteins.sequences import parse_sequence
-from tests.helpers.replay_server import ReplayServer, install_recorded, settings_for
 from tests.helpers.tiny_biomedgpt10b import build_tiny_biomedgpt10b
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
@@ -194,20 +192,22 @@ def test_tool_calls_are_schema_valid_with_spliced_inputs(chat: ChatBioMedGPT10B)
     Lookup.model_validate(message.tool_calls[0]["args"])
 
 
-def test_accession_is_resolved_through_uniprot(
-    tiny_dir: Path, tmp_path: Path, fixtures_dir: Path
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.invoke("What does it do?", proteins=["P30542"]),
+        lambda c: c.invoke([HumanMessage(content=[{"type": "protein", "accession": "P30542"}])]),
+    ],
+)
+def test_an_accession_is_refused_before_loading_and_says_what_to_pass(
+    tmp_path: Path, call: Any
 ) -> None:
-    with ReplayServer() as server:
-        install_recorded(server)
-        settings = settings_for(server, tmp_path)
-        chat = ChatBioMedGPT10B(
-            model=str(tiny_dir), device_map="cpu", max_new_tokens=NEW_TOKENS, settings=settings
-        )
-        by_accession = sent(chat, "What does it do?", proteins=["P30542"])
-        assert server.count("/uniprot") == 1
-    fasta = (fixtures_dir / "uniprot" / "uniprotkb_P30542_synthetic.fasta").read_text()
-    by_sequence = sent(chat, "What does it do?", proteins=[parse_sequence(fasta)])
-    assert_same_inputs(by_accession, by_sequence)
+    """The model fetches nothing: the caller (protein_qa, the UniProtQA eval) resolves it."""
+    missing = ChatBioMedGPT10B(model=str(tmp_path / "no-such-model"), device_map="cpu")
+    with pytest.raises(InvalidInputError, match=r"protein 1 is 'P30542', a UniProt accession.*"
+                       r"pass the sequence .*protein_qa tool") as raised:  # fmt: skip
+        call(missing)
+    assert raised.value.input_name == "proteins"
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,38 @@ def test_what_counts_as_a_10b_checkpoint(tmp_path: Path) -> None:
     assert not is_biomedgpt10b(str(tmp_path))
     assert not is_biomedgpt10b("PharMolix/BioMedGPT-LM-7B")
     assert inputs_label("medqa", True) is None
+
+
+def test_uniprotqa_accessions_reach_the_10b_model_as_sequences(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """The eval resolves accessions (the chat model reads sequences only) through UniProt."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from biomed_agent.eval.biomedgpt10b import encoder_answerer
+    from biomed_agent.eval.items import EvalItem
+    from biomed_agent.proteins.sequences import parse_sequence
+    from tests.helpers.replay_server import ReplayServer, install_recorded, settings_for
+
+    seen: list[object] = []
+
+    class Recording(FakeListChatModel):
+        def invoke(self, input: object, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+            seen.append(input)
+            return super().invoke(input, *args, **kwargs)  # type: ignore[arg-type]
+
+    item = EvalItem(
+        id="1", question="What does it do?", answer="x",
+        context="Protein (UniProt accession): P30542",
+    )  # fmt: skip
+    with ReplayServer() as server:
+        install_recorded(server)
+        answerer = encoder_answerer(
+            "uniprotqa", Recording(responses=["ok"]), settings_for(server, tmp_path)
+        )
+        assert answerer is not None
+        assert answerer.answer_items([item]) == ["ok"]
+        assert server.count("/uniprot") == 1
+    fasta = (fixtures_dir / "uniprot" / "uniprotkb_P30542_synthetic.fasta").read_text()
+    [messages] = seen
+    assert messages[0].content[0] == {"type": "protein", "sequence": parse_sequence(fasta)}  # type: ignore[index]

@@ -15,6 +15,8 @@ from langchain_core.tools import BaseTool
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from biomed_agent.errors import InvalidInputError, InvalidMoleculeError, ModelLoadError
+from biomed_agent.proteins.sequences import parse_sequence
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
 from biomed_agent.tools import TOOL_MODULES, get_tool_spec
 from biomed_agent.tools.base import ToolSpec
@@ -82,17 +84,37 @@ def test_molecule_qa_answers_from_the_model() -> None:
     json.dumps(result)
 
 
-def test_protein_qa_resolves_an_accession(tmp_path: Path) -> None:
+def test_protein_qa_resolves_an_accession_through_the_shared_client(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
     with ReplayServer() as server:
         install_recorded(server)
         settings = settings_for(
             server, tmp_path, biomedgpt10b_path=tiny_dir(), device="cpu", max_new_tokens=4
         )
-        spec = {s.name: s for s in build_tools(settings)}["protein_qa"]
-        result = spec.run({"protein": "P30542", "question": "What does it do?"})
-        assert server.count("/uniprot") == 1
+        with Resources(settings) as resources:
+            spec = {s.name: s for s in build_tools(settings, resources=resources)}["protein_qa"]
+            result = spec.run({"protein": "P30542", "question": "What does it do?"})
+            assert server.count("/uniprot") == 1
+            assert any("uniprot" in name for name in resources.built())
     assert result["accession"] == "P30542"
     assert result["answer"]
+    # the model was asked about the recorded entry's sequence, as if it had been given
+    fasta = (fixtures_dir / "uniprot" / "uniprotkb_P30542_synthetic.fasta").read_text()
+    by_sequence = tools()["protein_qa"].run(
+        {"protein": parse_sequence(fasta), "question": "What does it do?"}
+    )
+    assert by_sequence["answer"] == result["answer"]
+
+
+def test_protein_qa_fetches_nothing_when_no_model_is_configured(tmp_path: Path) -> None:
+    with ReplayServer() as server:
+        install_recorded(server)
+        settings = settings_for(server, tmp_path, biomedgpt10b_path=None)
+        spec = {s.name: s for s in build_tools(settings)}["protein_qa"]
+        with pytest.raises(ModelLoadError, match=r"BIOMED_BIOMEDGPT10B_PATH"):
+            spec.run({"protein": "P30542", "question": "What does it do?"})
+        assert server.count("/uniprot") == 0
 
 
 def test_without_a_configured_model_the_error_says_what_to_set() -> None:

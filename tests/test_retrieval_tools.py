@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,99 @@ def test_clients_close_as_context_managers(replay_server: ReplayServer, tmp_path
     with UniProtClient.from_settings(settings_for(replay_server, tmp_path)) as client:
         assert client.entry("P30542").gene == "ADORA1"
     assert client.stats.requests == 1
+
+
+# --- offline: exact matches among records already in the knowledge store ---------------
+
+_PROTEIN_FIELDS = (
+    "accession",
+    "name",
+    "gene",
+    "organism",
+    "reviewed",
+    "length",
+    "function",
+    "subcellular_location",
+    "url",
+)
+
+
+@pytest.fixture
+def stored_tools(replay_server: ReplayServer, tmp_path: Path) -> Iterator[dict[str, ToolSpec]]:
+    """Offline tools over one shared store holding the real recorded aspirin and P30542."""
+    from biomed_agent.agent.demo import demo_documents
+    from biomed_agent.resources import Resources
+
+    settings = settings_for(replay_server, tmp_path / "offline", offline=True)
+    with Resources(settings) as resources:
+        resources.store().add_documents(demo_documents()[:2])  # PubChem 2244, UniProt P30542
+        yield {spec.name: spec for spec in build_tools(settings, resources)}
+    assert replay_server.count() == 0
+
+
+def test_offline_uniprot_lookup_answers_from_the_store(
+    replay_server: ReplayServer, tmp_path: Path, stored_tools: dict[str, ToolSpec]
+) -> None:
+    online = tools_for(replay_server, tmp_path / "online")["uniprot_lookup"].run(
+        {"query": "P30542"}
+    )
+    replay_server.reset_counts()
+    spec = stored_tools["uniprot_lookup"]
+    stored = spec.run({"query": "P30542"})
+    assert stored["retrieved_from"] == "knowledge store"
+    assert {k: stored[k] for k in _PROTEIN_FIELDS} == {k: online[k] for k in _PROTEIN_FIELDS}
+    assert stored["other_matches"] == []
+    assert spec.run({"query": "p30542"})["accession"] == "P30542"
+    for query, organism in (("adora1", "9606"), ("AA1R_HUMAN", None), ("ADORA1", "human")):
+        assert spec.run({"query": query, "organism": organism})["url"] == online["url"]
+
+
+@pytest.mark.parametrize(
+    ("query", "organism"),
+    [
+        ("P30543", None),  # unknown accession
+        ("ADORA", None),  # prefix of the gene
+        ("ADORA1A", None),
+        ("adenosine receptor", None),  # part of the protein name
+        ("ADORA1", "10090"),  # the gene, another organism
+    ],
+)
+def test_offline_uniprot_lookup_never_returns_a_near_match(
+    stored_tools: dict[str, ToolSpec], query: str, organism: str | None
+) -> None:
+    with pytest.raises(OfflineError, match="not in the UniProt cache"):
+        stored_tools["uniprot_lookup"].run({"query": query, "organism": organism})
+
+
+def test_offline_pubchem_lookup_answers_from_the_store(
+    stored_tools: dict[str, ToolSpec],
+) -> None:
+    spec = stored_tools["pubchem_lookup"]
+    result = spec.run({"query": "Aspirin"})
+    assert (result["cid"], result["name"], result["retrieved_from"]) == (
+        2244,
+        "aspirin",
+        "knowledge store",
+    )
+    assert result["url"] == "https://pubchem.ncbi.nlm.nih.gov/compound/2244"
+    assert result["properties"]["inchikey"] == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
+    assert result["properties"]["molecular_weight"] == pytest.approx(180.16)
+    assert result["properties"]["heavy_atoms"] is None  # not in the stored record
+    assert result["sections"] is None and "acetylsalicylic acid" in [
+        s.lower() for s in result["synonyms"]
+    ]
+    for query in ("2244", "acetylsalicylic acid", "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"):
+        assert spec.run({"query": query}) == result
+    for near in ("aspiri", "aspirin tablet", "2245", "BSYNRYMUTXBXSQ-UHFFFAOYSA-O"):
+        with pytest.raises(OfflineError, match="not in the PubChem cache"):
+            spec.run({"query": near})
+
+
+def test_offline_lookup_without_a_store_creates_none(
+    replay_server: ReplayServer, tmp_path: Path
+) -> None:
+    settings = settings_for(replay_server, tmp_path, offline=True)
+    spec = {s.name: s for s in build_tools(settings)}["uniprot_lookup"]
+    with pytest.raises(OfflineError, match="P30542 is not in the UniProt cache"):
+        spec.run({"query": "P30542"})
+    assert not settings.store_dir.exists()

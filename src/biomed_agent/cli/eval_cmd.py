@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                 input_name="--mode" if args.mode != "bare" else "--shots",
             )
         chat = biomedgpt10b.build_biomedgpt10b(model_name, settings, max_new_tokens)
-        answer = biomedgpt10b.encoder_answerer(benchmark.name, chat) or answerer_for_mode(
+        answer = biomedgpt10b.encoder_answerer(benchmark.name, chat, settings) or answerer_for_mode(
             "bare", lambda: chat, settings=settings
         )
     else:

@@ -5,14 +5,15 @@ the model as a graph through the GIN encoder and the protein as a sequence throu
 ESM-2, spliced into OpenBioMed's conversation (``<molecule><moleculeHere></molecule>
 question``). ``biomed-agent eval pubchemqa|uniprotqa --model <10B checkpoint>`` does
 the same through :class:`~biomed_agent.models.multimodal.chat.ChatBioMedGPT10B`
-(UniProt accessions are resolved to sequences through the UniProt client, cache
-first). Any other model sees the item as text ("Molecule (SMILES): ...") and its
-report says so: *text-only, not comparable with the paper's 10B rows*.
+(UniProt accessions are resolved to sequences here, through the UniProt client,
+cache first: the chat model reads sequences only). Any other model sees the item
+as text ("Molecule (SMILES): ...") and its report says so: *text-only, not
+comparable with the paper's 10B rows*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -71,7 +72,6 @@ def build_biomedgpt10b(model: str, settings: Settings, max_new_tokens: int) -> B
         dtype=settings.dtype,
         device_map=settings.device,
         max_new_tokens=max_new_tokens,
-        settings=settings,
     )
 
 
@@ -97,6 +97,8 @@ class EncoderAnswerer:
     chat: BaseChatModel
     kind: Literal["molecule", "protein"]
     label: str
+    sequence_of: Callable[[str], str] | None = None
+    """UniProt accession -> sequence (``None``: an accession is an error of the chat model)."""
 
     def __call__(self, prompts: Sequence[Any]) -> list[str]:
         raise InvalidInputError(
@@ -115,17 +117,35 @@ class EncoderAnswerer:
             blocks: list[str | dict[str, Any]] = [
                 {"type": "molecule", "smiles": value}
                 if self.kind == "molecule"
-                else protein_block(value)
+                else self._protein(protein_block(value))
                 for value in _entities(item, self.label)
             ]
             blocks.append({"type": "text", "text": item.question})
             replies.append(str(self.chat.invoke([HumanMessage(content=blocks)]).text))
         return replies
 
+    def _protein(self, block: dict[str, str]) -> dict[str, str]:
+        if "accession" not in block or self.sequence_of is None:
+            return block
+        return {"type": "protein", "sequence": self.sequence_of(block["accession"])}
 
-def encoder_answerer(benchmark: str, chat: BaseChatModel) -> EncoderAnswerer | None:
-    """The encoder answerer of ``benchmark`` (``None`` for text benchmarks)."""
+
+def encoder_answerer(
+    benchmark: str, chat: BaseChatModel, settings: Settings | None = None
+) -> EncoderAnswerer | None:
+    """The encoder answerer of ``benchmark`` (``None`` for text benchmarks).
+
+    UniProtQA accessions are fetched through a UniProt client built from ``settings``.
+    """
     spec = ENCODER_BENCHMARKS.get(benchmark)
     if spec is None:
         return None
-    return EncoderAnswerer(chat, spec[0], spec[1])
+    if spec[0] != "protein" or settings is None:
+        return EncoderAnswerer(chat, spec[0], spec[1])
+    from biomed_agent.proteins.sequences import uniprot_sequence
+    from biomed_agent.retrievers.uniprot import UniProtClient
+
+    client = UniProtClient.from_settings(settings)
+    return EncoderAnswerer(
+        chat, spec[0], spec[1], lambda accession: uniprot_sequence(accession, client)
+    )

@@ -12,7 +12,8 @@ each job keeps its own stream, stop strings, cancellation and usage.
 
 A job is shareable when its answer cannot depend on its batch mates: no
 per-request logits processor (constrained tool calls run alone), and greedy
-decoding or unseeded sampling (a seeded sample is reproducible only alone).
+decoding or unseeded sampling (a seeded sample is reproducible only alone; its seed
+is set inside ``torch.random.fork_rng``, so it does not change the process's RNG state).
 Jobs share a batch only with jobs of the same model and an equal generation config.
 
 Gathering: ``chat.batch`` announces how many jobs are coming
@@ -199,11 +200,10 @@ def _generate(group: list[GenerationJob]) -> None:
             input_ids[row, width - len(job.input_ids) :] = torch.tensor(job.input_ids)
             attention_mask[row, width - len(job.input_ids) :] = 1
         eos = _eos_ids(group[0].config)
-        with loaded.lock, torch.inference_mode():
+        seed = group[0].seed if len(group) == 1 else None
+        with loaded.lock, torch.inference_mode(), _seeded(seed, loaded.device):
             extra: dict[str, Any] = {}
             if len(group) == 1:
-                if group[0].seed is not None:
-                    torch.manual_seed(group[0].seed)
                 extra = _cached_prefix(group[0])
             loaded.model.generate(  # type: ignore[operator]
                 input_ids=input_ids.to(loaded.device),
@@ -220,6 +220,25 @@ def _generate(group: list[GenerationJob]) -> None:
         return
     for job in group:
         job.finish()
+
+
+@contextmanager
+def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed one job's sampling and give the process its RNG state back afterwards.
+
+    transformers' ``generate`` draws from the global generators (it takes no
+    ``torch.Generator``), so the seed is set on them inside ``fork_rng``, which
+    restores the CPU state (and every CUDA device's, for a CUDA model) on exit.
+    """
+    if seed is None:
+        yield
+        return
+    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed_all(seed)
+        yield
 
 
 def _cached_prefix(job: GenerationJob) -> dict[str, Any]:

@@ -25,9 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from biomed_agent.errors import InvalidSequenceError, shorten
 from biomed_agent.patterns import STANDARD_AMINO_ACIDS
+
+if TYPE_CHECKING:
+    from biomed_agent.retrievers.uniprot import UniProtClient
 
 __all__ = [
     "ESM_CLS",
@@ -44,6 +48,7 @@ __all__ = [
     "parse_record",
     "parse_sequence",
     "parse_sequences",
+    "uniprot_sequence",
 ]
 
 STANDARD_RESIDUES = STANDARD_AMINO_ACIDS
@@ -97,6 +102,11 @@ def parse_sequence(text: str, *, name: str = "sequence") -> str:
     ``name`` is the argument name that error messages and ``input_name`` report.
     """
     return parse_record(text, name=name).sequence
+
+
+def uniprot_sequence(accession: str, client: UniProtClient) -> str:
+    """The sequence of UniProtKB entry ``accession``, fetched through ``client`` (cache first)."""
+    return parse_sequence(client.fasta(accession), name=f"UniProt {accession.strip().upper()}")
 
 
 def parse_record(text: str, *, name: str = "sequence") -> FastaRecord:

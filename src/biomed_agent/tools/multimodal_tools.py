@@ -5,7 +5,9 @@ structure itself (the molecule graph, the ESM-2 embedding of the sequence) to
 BioMedGPT-10B through :class:`~biomed_agent.models.multimodal.chat.ChatBioMedGPT10B`
 and return its answer. The model is configured with ``BIOMED_BIOMEDGPT10B_PATH``;
 without it the tools answer with a :class:`~biomed_agent.errors.ModelLoadError`
-saying so. Nothing heavy is imported until a tool runs.
+saying so. ``protein_qa`` resolves a UniProt accession to its sequence through the
+shared :class:`~biomed_agent.resources.Resources` UniProt client before asking the
+model (which reads sequences only). Nothing heavy is imported until a tool runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from biomed_agent.errors import ModelLoadError
+from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
 from biomed_agent.tools.base import ToolSpec
 
@@ -88,32 +91,43 @@ def _chat(settings: Settings, tool: str) -> ChatBioMedGPT10B:
         model=str(settings.biomedgpt10b_path),
         dtype=settings.dtype,
         device_map=settings.device,
-        settings=settings,
         **limits,
     )
 
 
-def _ask(settings: Settings, tool: str, block: dict[str, str], question: str) -> str:
+def _ask(chat: ChatBioMedGPT10B, block: dict[str, str], question: str) -> str:
     from langchain_core.messages import HumanMessage
 
-    chat = _chat(settings, tool)
     message = HumanMessage(content=[block, {"type": "text", "text": question}])
     return chat.invoke([message]).text.strip()
 
 
-def build_tools(settings: Settings) -> list[ToolSpec]:
-    """``molecule_qa`` and ``protein_qa`` bound to ``settings`` (the model loads on first use)."""
+def build_tools(settings: Settings, resources: Resources | None = None) -> list[ToolSpec]:
+    """``molecule_qa`` and ``protein_qa`` bound to ``settings`` (the model loads on first use).
+
+    ``protein_qa`` fetches accessions through the UniProt client of ``resources``
+    (a new :class:`~biomed_agent.resources.Resources` when none is given).
+    """
+
+    shared = resources or Resources(settings)  # its members are built on first use
 
     def molecule_qa(smiles: str, question: str) -> dict[str, Any]:
         block = {"type": "molecule", "smiles": smiles}
-        answer = _ask(settings, "molecule_qa", block, question)
+        answer = _ask(_chat(settings, "molecule_qa"), block, question)
         return {"answer": answer, "smiles": smiles, "model": "BioMedGPT-10B"}
 
     def protein_qa(protein: str, question: str) -> dict[str, Any]:
         from biomed_agent.models.multimodal.messages import protein_block
 
+        chat = _chat(settings, "protein_qa")  # an unconfigured model fails before any fetch
         block = protein_block(protein)
-        answer = _ask(settings, "protein_qa", block, question)
+        asked = block
+        if "accession" in block:
+            from biomed_agent.proteins.sequences import uniprot_sequence
+
+            sequence = uniprot_sequence(block["accession"], shared.uniprot)
+            asked = {"type": "protein", "sequence": sequence}
+        answer = _ask(chat, asked, question)
         kind = "accession" if "accession" in block else "sequence"
         return {"answer": answer, kind: block[kind], "model": "BioMedGPT-10B"}
 

@@ -6,6 +6,9 @@
 or cache file is opened while tools are only listed). Every result carries ``url``, the
 citation the agent must quote. Unknown names and ids come
 back as a structured ``NotFoundError``, malformed ones as ``InvalidIdentifierError``.
+Offline, a PubChem or UniProt lookup that is not cached answers from a record already in
+the knowledge store when one matches the query exactly (:mod:`.stored_records`), marked
+``retrieved_from: "knowledge store"``; otherwise the ``OfflineError`` stands.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from biomed_agent.errors import NotFoundError, shorten
+from biomed_agent.errors import NotFoundError, OfflineError, StoreError, shorten
 from biomed_agent.patterns import is_uniprot_accession
 from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
 from biomed_agent.tools.arguments import StrictArgs
 from biomed_agent.tools.base import ToolSpec
+from biomed_agent.tools.stored_records import stored_compound, stored_protein
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from biomed_agent.retrievers.store import KnowledgeStore
     from biomed_agent.retrievers.uniprot import ProteinEntry
 
 __all__ = ["MAX_ARTICLES", "build_tools"]
@@ -100,7 +107,28 @@ def build_tools(settings: Settings, resources: Resources | None = None) -> list[
     """The three lookup tools over the clients of ``resources`` (built on first use)."""
     clients = resources or Resources(settings)
 
+    def from_store(
+        exc: OfflineError, lookup: Callable[[KnowledgeStore], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        """Offline: the exact stored record ``lookup`` finds, else ``exc`` again."""
+        local = clients.settings
+        if "store" not in clients.built() and not local.chroma_url and not local.store_dir.exists():
+            raise exc  # no store to look in: do not create an empty one
+        try:
+            found = lookup(clients.store())
+        except StoreError:
+            found = None
+        if found is None:
+            raise exc
+        return found
+
     def pubchem_lookup(query: str) -> dict[str, Any]:
+        try:
+            return pubchem_online(query)
+        except OfflineError as exc:
+            return from_store(exc, lambda store: stored_compound(store, query, SYNONYMS_SHOWN))
+
+    def pubchem_online(query: str) -> dict[str, Any]:
         record = clients.pubchem.compounds([query])[0]
         return {
             "cid": record.cid,
@@ -113,6 +141,12 @@ def build_tools(settings: Settings, resources: Resources | None = None) -> list[
         }
 
     def uniprot_lookup(query: str, organism: str | None = None) -> dict[str, Any]:
+        try:
+            return uniprot_online(query, organism)
+        except OfflineError as exc:
+            return from_store(exc, lambda store: stored_protein(store, query, organism))
+
+    def uniprot_online(query: str, organism: str | None = None) -> dict[str, Any]:
         unknown: NotFoundError | None = None
         if is_uniprot_accession(query):
             try:

@@ -7,7 +7,9 @@ schema-constrained tool calls are the same code. What differs:
 
 1. Call arguments ``molecules`` / ``proteins`` and ``molecule`` / ``protein``
    content blocks become OpenBioMed's turn text with placeholders
-   (:mod:`.messages`); UniProt accessions are resolved to sequences.
+   (:mod:`.messages`). Proteins are given as sequences: resolving a UniProt
+   accession is the caller's job (the ``protein_qa`` tool and the UniProtQA eval
+   fetch it through the UniProt client); an accession here is an error saying so.
 2. Each placeholder is expanded to one ``[PAD]`` token per atom (molecule) or ESM
    token (protein), so the rendered prompt's token count is its true length and
    history truncation counts encoder positions exactly. ``[PAD]`` is a special
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from biomed_agent.errors import InvalidInputError, ModelLoadError, shorten
 from biomed_agent.models.base import GenerationRequest
@@ -40,13 +42,11 @@ from biomed_agent.models.multimodal.messages import EncoderInput, attach_inputs,
 from biomed_agent.models.multimodal.placeholders import split_prompt
 from biomed_agent.once import load_once
 from biomed_agent.prompts import load_prompt_data
-from biomed_agent.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import torch
 
     from biomed_agent.models.multimodal.model import BioMedGPT10B
-    from biomed_agent.retrievers.uniprot import UniProtClient
 
 __all__ = ["ChatBioMedGPT10B"]
 
@@ -135,7 +135,7 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         chat = ChatBioMedGPT10B(model="/models/biomedgpt-10b", dtype="fp16")
         chat.invoke("What is this molecule used for?", molecules=["CC(=O)Oc1ccccc1C(=O)O"])
         chat.invoke([HumanMessage(content=[
-            {"type": "protein", "accession": "P04637"},
+            {"type": "protein", "sequence": "MEEPQSDPSVEPPLSQETFSDLWKLL"},
             {"type": "text", "text": "What does this protein do?"},
         ])])
 
@@ -161,12 +161,6 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
     prefix_cache: bool = False
     """Off: a 10B prompt's positions hold encoder vectors, which a token-id KV cache of the
     system text cannot reuse safely."""
-
-    settings: Settings | None = Field(default=None, exclude=True)
-    """Settings for resolving UniProt accessions (``uniprot_url``, cache, offline);
-    ``None`` reads the process settings."""
-
-    _uniprot: UniProtClient | None = PrivateAttr(default=None)
 
     @property
     def model_name(self) -> str:
@@ -194,7 +188,9 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         options = dict(kwargs)
         molecules = _strings(options.pop("molecules", None), "molecules")
         proteins = _strings(options.pop("proteins", None), "proteins")
-        return super()._request(attach_inputs(messages, molecules, proteins), stop, options)
+        attached = attach_inputs(messages, molecules, proteins)
+        _check_sequences(to_conversation(attached)[1])  # before the model loads
+        return super()._request(attached, stop, options)
 
     def _text_pieces(self, request: GenerationRequest) -> Generator[str, None, None]:
         runtime = self._runtime()
@@ -212,21 +208,21 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
 
     def _encode(self, model: BioMedGPT10B, inputs: Sequence[EncoderInput]) -> list[torch.Tensor]:
         molecules = iter(model.encode_molecules([i.value for i in inputs if i.kind == "molecule"]))
-        proteins = iter(
-            model.encode_proteins([self._sequence(i) for i in inputs if i.kind == "protein"])
-        )
+        proteins = iter(model.encode_proteins([i.value for i in inputs if i.kind == "protein"]))
         return [next(molecules if i.kind == "molecule" else proteins) for i in inputs]
 
-    def _sequence(self, protein: EncoderInput) -> str:
-        if not protein.accession:
-            return protein.value
-        from biomed_agent.proteins.sequences import parse_sequence
-        from biomed_agent.retrievers.uniprot import UniProtClient
 
-        if self._uniprot is None:
-            self._uniprot = UniProtClient.from_settings(self.settings or get_settings())
-        fasta = self._uniprot.fasta(protein.value)
-        return parse_sequence(fasta, name=f"UniProt {protein.value.strip().upper()}")
+def _check_sequences(inputs: Sequence[EncoderInput]) -> None:
+    """Accessions are resolved by the caller: the model reads sequences, it fetches nothing."""
+    for number, protein in enumerate((i for i in inputs if i.kind == "protein"), start=1):
+        if protein.accession:
+            raise InvalidInputError(
+                f"protein {number} is {shorten(protein.value)}, a UniProt accession; "
+                "ChatBioMedGPT10B reads amino-acid sequences only: pass the sequence "
+                "(e.g. UniProtClient.fasta) or ask through the protein_qa tool, which "
+                "resolves accessions.",
+                input_name="proteins",
+            )
 
 
 def _strings(values: object, name: str) -> list[str]:

@@ -4,7 +4,7 @@ Inputs reach :class:`~.chat.ChatBioMedGPT10B` in two ways:
 
 * **content blocks** of a ``HumanMessage``: ``{"type": "molecule", "smiles": ...}``,
   ``{"type": "protein", "sequence": ...}`` or ``{"type": "protein", "accession": ...}``
-  (a UniProt accession, fetched through the UniProt client);
+  (a UniProt accession: the chat model refuses it, the caller resolves it to a sequence);
 * **call arguments** ``molecules=[...]`` and ``proteins=[...]`` (a protein string is
   taken as an accession when it looks like one — 6 or 10 characters with a digit,
   which no sequence has — else as a sequence). They belong to the last human
