@@ -171,13 +171,18 @@ def render_prompt(
             input_name="messages",
         )
     if dropped:
-        warnings.warn(
-            f"The conversation does not fit the context window ({max_prompt_tokens} prompt "
-            f"tokens); dropped the {dropped} oldest of {len(turns)} turns, kept the system text.",
-            ContextTruncatedWarning,
-            stacklevel=2,
-        )
+        warn_dropped_turns(dropped, len(turns), max_prompt_tokens, stacklevel=3)
     return RenderedPrompt(text=text, dropped_turns=dropped)
+
+
+def warn_dropped_turns(dropped: int, turns: int, max_prompt_tokens: int, stacklevel: int) -> None:
+    """The one :class:`ContextTruncatedWarning` every prompt renderer gives."""
+    warnings.warn(
+        f"The conversation does not fit the context window ({max_prompt_tokens} prompt "
+        f"tokens); dropped the {dropped} oldest of {turns} turns, kept the system text.",
+        ContextTruncatedWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _join(header: str, turns: Sequence[str], fmt: ConversationFormat) -> str:

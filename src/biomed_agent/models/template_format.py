@@ -24,7 +24,6 @@ BioMedGPT format; every other checkpoint its own template.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,11 +32,11 @@ from langchain_core.messages import BaseMessage
 
 from biomed_agent.errors import InvalidInputError, ModelLoadError
 from biomed_agent.models.chat_format import (
-    ContextTruncatedWarning,
     ConversationFormat,
     is_system,
     message_text,
     system_text,
+    warn_dropped_turns,
 )
 from biomed_agent.models.tool_calling import ToolMode
 
@@ -180,12 +179,7 @@ def render_template_prompt(
             input_name="messages",
         )
     if dropped:
-        warnings.warn(
-            f"The conversation does not fit the context window ({max_prompt_tokens} prompt "
-            f"tokens); dropped the {dropped} oldest of {len(turns)} turns, kept the system text.",
-            ContextTruncatedWarning,
-            stacklevel=2,
-        )
+        warn_dropped_turns(dropped, len(turns), max_prompt_tokens, stacklevel=3)
     prefix = _apply(tokenizer, [system], generation=False) if system else ""
     return TemplatePrompt(text=text, input_ids=ids, dropped_turns=dropped, prefix_text=prefix)
 
