@@ -18,6 +18,7 @@ Run: ``.venv/bin/python benchmarks/bench_agent.py`` (3 questions x 10 repeats) o
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import tempfile
@@ -52,15 +53,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per question")
     args = parser.parse_args()
-    with agent_world(Path(tempfile.mkdtemp(prefix="bench-agent-"))) as world:
-        free = make_agent(world)
-        calls = 3 * (args.repeats + 1) * len(QUESTIONS)  # room for repair passes
-        scripted = make_agent(
-            world,
-            model=ScriptedAgentModel(
-                plans=[SCRIPTED_PLAN] * calls, answers=["Aspirin weighs 180.159 g/mol [1]."] * calls
-            ),
-        )
+    # SIGTERM (`timeout`, `kill`) as SystemExit: the temporary folder is still removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    calls = 3 * (args.repeats + 1) * len(QUESTIONS)  # room for repair passes
+    model = ScriptedAgentModel(
+        plans=[SCRIPTED_PLAN] * calls, answers=["Aspirin weighs 180.159 g/mol [1]."] * calls
+    )
+    # Every folder, store handle and HTTP session is closed and removed when the run ends.
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-agent-") as directory,
+        agent_world(Path(directory)) as world,
+        make_agent(world) as free,
+        make_agent(world, model=model) as scripted,
+    ):
         for question in QUESTIONS:  # warm: ingest records, fill the HTTP cache, load models
             free.ask(question)
             scripted.ask(question)

@@ -1,12 +1,15 @@
 """Benchmark ChatBioMedGPT's overhead over raw ``model.generate`` (CPU, tiny random Llama).
 
-Two measurements, each the median of ``--repeats`` runs alternating with the baseline:
+Two measurements; the arms of each alternate (rotating order, one warm-up each) and
+each figure is the median of ``--repeats`` runs, as wall time and process CPU-seconds
+(every thread), with the load average printed:
 
 1. **Wrapper overhead**: ``ChatBioMedGPT.invoke`` (prompt rendering, tokenization,
-   the generation thread, ``TextIteratorStreamer``, stop-string checks, output
-   assembly, LangChain callbacks) against ``model.generate`` on the same prompt
-   ids producing the same number of tokens (greedy; ``min_new_tokens`` pins the
-   raw count). Target: at most 10% extra wall time.
+   generation in the calling thread, stop-string checks, output assembly, LangChain
+   callbacks) against ``model.generate`` on the same prompt ids producing the same
+   number of tokens (greedy; ``min_new_tokens`` pins the raw count); and
+   ``ChatBioMedGPT.stream`` against ``generate`` in a thread + ``TextIteratorStreamer``
+   (what a user streaming with transformers writes). Target: at most 10% extra.
 2. **Constrained decoding**: ``bind_tools(..., tool_choice="any").invoke`` (xgrammar
    mask per token, closing mode, JSON parsing and validation) against raw
    ``generate`` on the same tool prompt and token count; reported per token.
@@ -24,9 +27,11 @@ caching (first vs repeat call), streaming overhead and the tool set on SmolLM2-1
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,9 +45,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 from tests.helpers.tiny_llama import build_tiny_llama  # noqa: E402
 from transformers import GenerationConfig  # noqa: E402
 
-from biomed_agent.models.chat_format import render_prompt  # noqa: E402
 from biomed_agent.models.chat_model import ChatBioMedGPT  # noqa: E402
-from biomed_agent.models.tool_calling import resolve_tool_mode  # noqa: E402
 
 PROMPT = "What does the tumour suppressor p53 do, and which drugs target its pathway?"
 
@@ -54,27 +57,53 @@ class UniprotLookup(BaseModel):
     fields: list[str] = Field(description="Entry fields to return")
 
 
-def paired_medians(
-    baseline: Callable[[], Any], candidate: Callable[[], Any], repeats: int
-) -> tuple[float, float]:
-    """Median wall times of both, run alternately so load changes hit both alike."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeats):
-        for run, bucket in ((baseline, times[0]), (candidate, times[1])):
-            start = time.perf_counter()
-            run()
-            bucket.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+def load_average() -> str:
+    """The 1/5/15-minute load averages, for the label of a figure taken on a shared machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}/{fifteen:.1f}"
 
 
-def report(label: str, seconds: float, tokens: int) -> None:
-    rate = f"{seconds / tokens * 1e3:6.2f} ms/token, {tokens / seconds:7.1f} tokens/s"
-    print(f"  {label:<15} {seconds * 1e3:8.1f} ms  ({rate})")
+def alternating(arms: dict[str, Callable[[], Any]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall s, process CPU s) of each arm; every arm warmed once, then the arms run
+    in rotating order ``repeats`` times, so load changes hit all of them alike. CPU time is
+    the whole process's (every thread: a streamer thread's work counts)."""
+    for run in arms.values():
+        run()
+    names = list(arms)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for i in range(repeats):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            wall, cpu = time.perf_counter(), time.process_time()
+            arms[name]()
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+    return {
+        name: (statistics.median(t[0] for t in runs), statistics.median(t[1] for t in runs))
+        for name, runs in times.items()
+    }
 
 
-def raw_generate(chat: ChatBioMedGPT, prompt: str, new_tokens: int) -> Callable[[], Any]:
-    loaded = chat.loaded()
-    inputs = loaded.tokenizer(prompt, return_tensors="pt")
+def compare(
+    label: str, result: dict[str, tuple[float, float]], base: str, arm: str, tokens: int
+) -> None:
+    """Print ``arm`` against ``base``: wall and CPU-s medians, per token, and the overhead."""
+    (bw, bc), (aw, ac) = result[base], result[arm]
+    print(f"  {label}:")
+    for name, (wall, cpu) in ((base, (bw, bc)), (arm, (aw, ac))):
+        print(
+            f"    {name:<34} {wall * 1e3:8.1f} ms wall ({wall / tokens * 1e3:6.2f} ms/token), "
+            f"{cpu * 1e3:8.1f} ms CPU"
+        )
+    print(
+        f"    overhead  wall {100 * (aw / bw - 1):+6.1f} %, CPU {100 * (ac / bc - 1):+6.1f} %"
+        "  (target <= +10 %)"
+    )
+
+
+def raw_arms(loaded: Any, ids: Any, new_tokens: int) -> dict[str, Callable[[], Any]]:
+    """The baselines users would otherwise run, on the same prompt ids and token count:
+    ``model.generate`` alone, and ``generate`` in a thread + ``TextIteratorStreamer``."""
+    from transformers import TextIteratorStreamer
+
     config = GenerationConfig(
         max_new_tokens=new_tokens,
         min_new_tokens=new_tokens,
@@ -82,26 +111,40 @@ def raw_generate(chat: ChatBioMedGPT, prompt: str, new_tokens: int) -> Callable[
         eos_token_id=loaded.tokenizer.eos_token_id,
         pad_token_id=loaded.tokenizer.eos_token_id,
     )
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
-    def run() -> Any:
+    def generate() -> Any:
         with torch.inference_mode():
             out = loaded.model.generate(**inputs, generation_config=config)
-        assert out.shape[1] - inputs["input_ids"].shape[1] == new_tokens
+        assert out.shape[1] - ids.shape[1] == new_tokens
         return out
 
-    return run
+    def streamed() -> None:
+        streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True)
+        kwargs = {**inputs, "generation_config": config, "streamer": streamer}
+        worker = threading.Thread(target=loaded.model.generate, kwargs=kwargs)
+        worker.start()
+        for _ in streamer:
+            pass
+        worker.join()
+
+    return {"raw generate": generate, "raw generate + TextIteratorStreamer": streamed}
 
 
-def rendered(chat: ChatBioMedGPT, tools: list[dict[str, Any]] | None) -> str:
+def request_ids(chat: ChatBioMedGPT, question: str, **options: Any) -> Any:
+    """The prompt ids ``chat`` decodes for ``question`` (as a 1-row tensor)."""
     from langchain_core.messages import HumanMessage
 
-    tokenizer = chat.loaded().tokenizer
-    return render_prompt(
-        [HumanMessage(PROMPT)],
-        mode=resolve_tool_mode(tools, "any") if tools else None,
-        count_tokens=lambda text: len(tokenizer(text).input_ids),
-        max_prompt_tokens=chat.context_window,
-    ).text
+    from biomed_agent.models.local_prompt import build_prompt
+
+    prompt = build_prompt(
+        chat.loaded(),
+        chat._request([HumanMessage(question)], None, options),
+        chat_format=chat.resolved_chat_format(),
+        window=chat.resolved_context_window(),
+        reserved=chat.max_new_tokens,
+    )
+    return torch.tensor([prompt.input_ids])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,38 +168,53 @@ def main(argv: list[str] | None = None) -> int:
         chat = ChatBioMedGPT(model=str(model_dir), device_map="cpu", max_new_tokens=args.tokens)
         chat.invoke(PROMPT)  # load + warm up
 
-        # 1. wrapper overhead on a plain answer
+        # 1. wrapper overhead on a plain answer: invoke vs generate, stream vs streamer thread
         wrapped = chat.invoke(PROMPT)
         assert wrapped.usage_metadata is not None
         produced = wrapped.usage_metadata["output_tokens"]
-        raw = raw_generate(chat, rendered(chat, None), produced)
-        raw()
-        t_raw, t_chat = paired_medians(raw, lambda: chat.invoke(PROMPT), args.repeats)
         finish = wrapped.response_metadata["finish_reason"]
-        print(f"plain answer: {produced} tokens (finish: {finish})")
-        report("raw generate", t_raw, produced)
-        report("ChatBioMedGPT", t_chat, produced)
-        print(f"  overhead        {100 * (t_chat / t_raw - 1):+7.1f} %  (target <= +10 %)")
+        arms = raw_arms(chat.loaded(), request_ids(chat, PROMPT), produced)
+        arms["ChatBioMedGPT.invoke"] = lambda: chat.invoke(PROMPT)
+        arms["ChatBioMedGPT.stream"] = lambda: list(chat.stream(PROMPT))
+        result = alternating(arms, args.repeats)
+        print(
+            f"plain answer: {produced} tokens (finish: {finish}); medians of {args.repeats}, "
+            f"arms alternating; {load_average()}"
+        )
+        compare("invoke (no streaming)", result, "raw generate", "ChatBioMedGPT.invoke", produced)
+        compare(
+            "stream",
+            result,
+            "raw generate + TextIteratorStreamer",
+            "ChatBioMedGPT.stream",
+            produced,
+        )
 
         # 2. constrained decoding per token
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
         tools = [convert_to_openai_tool(UniprotLookup)]
         bound = chat.bind_tools(tools, tool_choice="any")
-        call = bound.invoke(PROMPT, max_new_tokens=args.tokens // 2)
-        assert call.tool_calls and call.usage_metadata is not None, call
+        call = bound.invoke(PROMPT)
+        assert call.usage_metadata is not None, call
         call_tokens = call.usage_metadata["output_tokens"]
-        raw_tool = raw_generate(chat, rendered(chat, tools), call_tokens)
-        raw_tool()
-        t_raw_tool, t_tool = paired_medians(
-            raw_tool, lambda: bound.invoke(PROMPT, max_new_tokens=args.tokens // 2), args.repeats
+        tool_ids = request_ids(chat, PROMPT, tools=tools, tool_choice="any")
+        tool_arms = {
+            "raw generate": raw_arms(chat.loaded(), tool_ids, call_tokens)["raw generate"],
+            "constrained invoke": lambda: bound.invoke(PROMPT),
+        }
+        tool_result = alternating(tool_arms, args.repeats)
+        (t_raw_tool, _), (t_tool, _) = (
+            tool_result["raw generate"],
+            tool_result["constrained invoke"],
         )
-        per_token_ms = (t_tool - t_raw_tool) / call_tokens * 1e3
-        relative = 100 * (t_tool / t_raw_tool - 1)
-        print(f"tool call: {call_tokens} tokens, args {call.tool_calls[0]['args']}")
-        report("raw generate", t_raw_tool, call_tokens)
-        report("constrained", t_tool, call_tokens)
-        print(f"  overhead        {per_token_ms:+7.3f} ms/token ({relative:+.1f} %)")
+        calls = call.tool_calls or call.invalid_tool_calls
+        print(
+            f"tool call: {call_tokens} tokens ({'valid' if call.tool_calls else 'cut'}), "
+            f"args {calls[0]['args'] if calls else None}; {load_average()}"
+        )
+        compare("constrained", tool_result, "raw generate", "constrained invoke", call_tokens)
+        print(f"    per token {(t_tool - t_raw_tool) / call_tokens * 1e3:+7.3f} ms")
     return 0
 
 

@@ -6,9 +6,10 @@ Three measurements (``--only`` picks some):
    ``tool_choice="any"``: tool name scored, then arguments decoded). Everything is warm
    but the prefix cache, which is cleared: the first call encodes the prefix, repeats
    reuse its KV cache. Also the repeat with ``prefix_cache=False``. Target: >= 3x.
-2. ``stream``: ``chat.stream`` against raw ``model.generate`` + ``TextIteratorStreamer``
-   on the same prompt ids and token count (greedy, ``min_new_tokens`` pins the count);
-   median of paired runs. Target: <= 10% overhead.
+2. ``stream``: ``chat.invoke`` against raw ``model.generate``, and ``chat.stream`` against
+   ``generate`` in a thread + ``TextIteratorStreamer``, on the same prompt ids and token
+   count (greedy, ``min_new_tokens`` pins the count); arms alternate, medians of
+   ``--repeats`` (wall and process CPU-seconds, load average printed). Target: <= 10%.
 3. ``tools``: the 40-prompt tool set (tests/fixtures/tool_prompts): largest prompt,
    right tool (forced choice over every registered tool) and entity copied into the
    expected argument.
@@ -22,7 +23,6 @@ import argparse
 import json
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -74,62 +74,26 @@ def bench_prefix(path: Path, repeats: int) -> None:
 
 
 def bench_stream(path: Path, repeats: int, tokens: int) -> None:
-    from langchain_core.messages import HumanMessage
-    from transformers import TextIteratorStreamer
+    from bench_chat import alternating, compare, load_average, raw_arms, request_ids
 
     chat = ChatBioMedGPT(model=str(path), device_map="cpu", max_new_tokens=tokens)
-    loaded = chat.loaded()
     question = "Explain what the tumour suppressor p53 does in the cell cycle."
-    ids = loaded.tokenizer(
-        chat.prompt_text([HumanMessage(question)]), add_special_tokens=False, return_tensors="pt"
-    ).input_ids
-
-    def raw() -> None:
-        streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True)
-        kwargs = dict(
-            input_ids=ids,
-            max_new_tokens=tokens,
-            min_new_tokens=tokens,
-            do_sample=False,
-            streamer=streamer,
-            pad_token_id=loaded.tokenizer.eos_token_id,
-        )
-        worker = threading.Thread(target=loaded.model.generate, kwargs=kwargs)
-        worker.start()
-        for _ in streamer:
-            pass
-        worker.join()
-
-    def ours() -> None:
-        for _ in chat.stream(question):
-            pass
-
-    def invoke() -> None:
-        chat.invoke(question)
-
-    ours()
-    raw()
-    pairs = []
-    for _ in range(repeats):
-        a = time.perf_counter()
-        raw()
-        b = time.perf_counter()
-        ours()
-        c = time.perf_counter()
-        invoke()
-        d = time.perf_counter()
-        pairs.append((b - a, c - b, d - c))
-    r, s, i = (statistics.median(p[k] for p in pairs) for k in range(3))
-    out = chat.invoke(question).usage_metadata
-    assert out is not None
+    reply = chat.invoke(question)
+    assert reply.usage_metadata is not None
+    produced = reply.usage_metadata["output_tokens"]
+    arms = raw_arms(chat.loaded(), request_ids(chat, question), produced)
+    arms["ChatBioMedGPT.invoke"] = lambda: chat.invoke(question)
+    arms["ChatBioMedGPT.stream"] = lambda: list(chat.stream(question))
+    result = alternating(arms, repeats)
+    finish = reply.response_metadata["finish_reason"]
     print(
-        f"streaming ({out['output_tokens']} tokens; raw generate+TextIteratorStreamer {r:.3f} s):"
+        f"streaming ({produced} tokens, finish {finish}; medians of {repeats}, arms "
+        f"alternating; {load_average()}):"
     )
-    print(
-        f"  chat.stream {s:.3f} s ({(s / r - 1) * 100:+.1f}%), chat.invoke {i:.3f} s "
-        f"({(i / r - 1) * 100:+.1f}%)"
+    compare("invoke (no streaming)", result, "raw generate", "ChatBioMedGPT.invoke", produced)
+    compare(
+        "stream", result, "raw generate + TextIteratorStreamer", "ChatBioMedGPT.stream", produced
     )
-    print("  (chat.invoke may stop earlier at <|im_end|>; chat.stream the same)")
 
 
 def bench_tools(path: Path) -> None:

@@ -37,6 +37,7 @@ import argparse
 import functools
 import hashlib
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -165,6 +166,12 @@ def median_run(
 
 _WORKDIR = tempfile.TemporaryDirectory(prefix="bench-fetch-")
 """Every run's cache folder lives under here; removed when the benchmark ends."""
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, ``kill``) into ``SystemExit``, so ``finally`` blocks and
+    temporary-folder finalizers still run; by default SIGTERM skips both."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def fresh_settings(server: ReplayServer) -> Settings:
@@ -330,6 +337,7 @@ def main() -> None:
         "--parts", default="properties,names,uniprot,profile", help="comma list of parts to run"
     )
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     if args.full:
         args.loop_cids, args.names, args.accessions = args.cids, 200, 500
     cids = list(range(1, args.cids + 1))

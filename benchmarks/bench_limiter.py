@@ -64,7 +64,7 @@ def send_delay(maximum: float, seed: int) -> Iterator[None]:
         time.sleep(rng.uniform(0, maximum))
         return original(self, request, **kwargs)
 
-    requests.adapters.HTTPAdapter.send = delayed  # type: ignore[method-assign]
+    requests.adapters.HTTPAdapter.send = delayed  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
@@ -116,6 +116,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-pubchempy", action="store_true")
     args = parser.parse_args()
+    bench_fetch.exit_cleanly_on_sigterm()  # a killed run still removes its folders
     server = bench_fetch.start_server(args.latency, [])
     pubchempy.API_BASE = f"{server.url}{bench_fetch.PUBCHEM}/pug"
     bound = args.names / RATE

@@ -19,17 +19,23 @@ Query arms, at each of ``--sizes`` chunks (the ingested chunks padded with rando
 vectors, the hard case for HNSW), k=5, ``--queries`` distinct questions, p50/p95:
 
 * ``raw chroma`` — ``collection.query(query_texts=[q], n_results=5)`` with the same
-  embedding function (embeds with torch's own thread choice, as a user gets it);
-* ``store, cold`` — ``KnowledgeStore.search`` with its query cache cleared first;
+  embedding function (sentence-transformers on the embedder's torch threads);
+* ``store, cold`` — ``KnowledgeStore.search`` with its query cache cleared first (the
+  question is encoded by the ONNX query encoder, one thread);
 * ``store, repeated`` — the same question asked again (the LRU's case);
-* ``query embedding alone`` — at 1 torch thread and at every available core.
+* ``query embedding alone`` — the ONNX query encoder, and sentence-transformers'
+  ``encode`` of the same text (torch at the embedder's thread count).
+
+The query stores are built from ``--query-docs`` documents; ``--docs`` sizes the ingest
+(1,000 documents are ~2,700 chunks).
 
 Documents are real PubMed abstracts (the 42 PubMedQA PQA-L items of
 ``tests/fixtures/benchmarks/pubmedqa/ori_pqal.json``), cycled with distinct ids and a
 numbered first line; queries are their questions and the abstracts' first sentences.
 
     python benchmarks/bench_store.py                               # quick
-    python benchmarks/bench_store.py --docs 200 --sizes 10000 100000
+    python benchmarks/bench_store.py --skip ingest --sizes 10000 100000
+    python benchmarks/bench_store.py --skip query --docs 1000 --repeats 1
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +56,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.documents import Document
 
-from biomed_agent.retrievers.embeddings import (
-    SentenceEmbeddingFunction,
-    available_cores,
-    torch_threads,
-)
+from biomed_agent.retrievers.embeddings import SentenceEmbeddingFunction, available_cores
 from biomed_agent.retrievers.store import KnowledgeStore
 from biomed_agent.settings import Settings
 
@@ -101,13 +104,20 @@ def raw_collection(path: Path, embedder: SentenceEmbeddingFunction) -> Any:
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
     )
     collection = client.create_collection(
-        "raw", embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}
+        "raw",
+        embedding_function=embedder,  # type: ignore[arg-type]
+        configuration={"hnsw": {"space": "cosine"}},
     )
     return client, collection
 
 
+def make_embedder(workdir: Path) -> SentenceEmbeddingFunction:
+    """The store's embedder as ``from_settings`` builds it (ONNX query graph under workdir)."""
+    return SentenceEmbeddingFunction.from_settings(Settings(data_dir=workdir / "models-home"))
+
+
 def ingest_arms(docs: int, repeats: int, workdir: Path) -> None:
-    embedder = SentenceEmbeddingFunction()
+    embedder = make_embedder(workdir)
     documents, _ = pubmed_documents(docs)
     warm_docs, _ = pubmed_documents(4, offset=docs)
     counter = iter(range(10**6))
@@ -140,7 +150,8 @@ def ingest_arms(docs: int, repeats: int, workdir: Path) -> None:
     embedder.encode(warm_texts)
     raw_add(warm_texts, [f"w{i}" for i in range(len(warm_texts))], [{"w": 1}] * len(warm_texts))
     fresh_store().add_documents(warm_docs)
-    print(f"ingest: {docs} documents, {len(texts)} chunks, {available_cores()} cores available")
+    print(f"ingest: {docs} documents, {len(texts)} chunks, {available_cores()} cores available, "
+          f"{embedder.threads} torch threads")  # fmt: skip
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in arms}
     loads = [os.getloadavg()[0]]
     names = list(arms)
@@ -177,7 +188,7 @@ def pad_with_random(collection: Any, target: int, dim: int, rng: np.random.Gener
 
 
 def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir: Path) -> None:
-    embedder = SentenceEmbeddingFunction()
+    embedder = make_embedder(workdir)
     documents, questions = pubmed_documents(docs)
     store = KnowledgeStore(Settings(data_dir=workdir / "query-store"), embedder=embedder)
     store.add_documents(documents)
@@ -190,10 +201,12 @@ def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir:
         metadatas=everything["metadatas"],
     )
     cold_store = KnowledgeStore(  # the same collection, its own (empty) query cache
-        Settings(data_dir=workdir / "query-store"), embedder=SentenceEmbeddingFunction()
+        Settings(data_dir=workdir / "query-store"), embedder=make_embedder(workdir)
     )
+    onnx = cold_store.embedder.query_encoder()
+    if onnx is None:
+        print("no ONNX query encoder (onnx/onnxruntime missing?): queries use torch")
     rng = np.random.default_rng(0)
-    cores = available_cores()
     for size in sorted(sizes):
         pad_with_random(store.collection, size, embedder.dimension, rng)
         pad_with_random(raw, size, embedder.dimension, np.random.default_rng(size))
@@ -202,12 +215,8 @@ def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir:
             cold_store.embedder.clear_query_cache()
             cold_store.search(q, k=5)
 
-        def embed_at(threads: int) -> Callable[[str], Any]:
-            def run(text: str) -> None:
-                with torch_threads(threads):
-                    embedder._encoder().encode([text], normalize_embeddings=True)
-
-            return run
+        def torch_alone(text: str) -> None:
+            embedder._encoder().encode([text], normalize_embeddings=True)
 
         arms: dict[str, Callable[[str], Any]] = {
             "raw chroma query(query_texts), same embedder (baseline)": lambda q: raw.query(
@@ -215,9 +224,12 @@ def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir:
             ),
             "store search, cold (no cached vector)": cold,
             "store search, repeated question (LRU)": lambda q: store.search(q, k=5),
-            "query embedding alone, 1 thread": embed_at(1),
-            f"query embedding alone, {cores} threads": embed_at(cores),
+            f"query embedding alone, sentence-transformers ({embedder.threads} torch threads)": (
+                torch_alone
+            ),
         }
+        if onnx is not None:
+            arms["query embedding alone, ONNX (1 thread)"] = lambda q: onnx.encode([q])
         for arm in arms.values():
             for q in questions[:3]:
                 arm(q)
@@ -231,7 +243,7 @@ def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir:
             for i in range(queries):
                 q = questions[i % len(questions)]
                 for name in names[(i + repeat) % len(names) :] + names[: (i + repeat) % len(names)]:
-                    wall, cpu_s = clocked(lambda a=arms[name], q=q: a(q))
+                    wall, cpu_s = clocked(partial(arms[name], q))
                     samples[name].append(wall)
                     cpu[name] += cpu_s
             loads.append(os.getloadavg()[0])
@@ -247,6 +259,9 @@ def query_arms(docs: int, sizes: list[int], queries: int, repeats: int, workdir:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=40, help="documents to ingest")
+    parser.add_argument(
+        "--query-docs", type=int, default=40, help="real documents in the query stores"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--queries", type=int, default=42, help="distinct queries per round")
     parser.add_argument("--repeats", type=int, default=3)
@@ -256,7 +271,7 @@ def main() -> None:
         if args.skip != "ingest":
             ingest_arms(args.docs, args.repeats, Path(directory))
         if args.skip != "query":
-            query_arms(args.docs, args.sizes, args.queries, args.repeats, Path(directory))
+            query_arms(args.query_docs, args.sizes, args.queries, args.repeats, Path(directory))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from tests.helpers.fake_hub import FakeHub
     from tests.helpers.replay_server import ReplayServer
 
 # Nothing may reach a hub or phone home; pytest-socket blocks the rest (see pyproject).
@@ -37,6 +38,16 @@ def replay_server() -> Iterator[ReplayServer]:
 
     with ReplayServer() as server:
         install_recorded(server)
+        yield server
+
+
+@pytest.fixture
+def fake_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """The benchmark fixtures served as Hugging Face hub repositories on 127.0.0.1, with
+    ``datasets``/``huggingface_hub`` pointed at them (tests.helpers.fake_hub)."""
+    from tests.helpers.fake_hub import serving_fixtures
+
+    with serving_fixtures(tmp_path, FIXTURES, monkeypatch) as server:
         yield server
 
 

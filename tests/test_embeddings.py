@@ -150,29 +150,27 @@ def test_available_cores_come_from_affinity_less_other_load(
     assert available_cores() == expected
 
 
-def test_threads_are_set_per_call_and_restored(
+def test_torch_threads_are_fixed_once_when_the_model_is_first_used(
     embedder: SentenceEmbeddingFunction, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No per-call flip of torch's process-wide thread count: set once per embedder."""
     import os
 
     import torch
 
-    seen: list[int] = []
-    real = embedder._encoder()
-
-    class Recording:
-        def encode(self, texts: list[str], **kwargs: object) -> object:
-            seen.append(torch.get_num_threads())
-            return real.encode(texts, **kwargs)
-
-    fresh = SentenceEmbeddingFunction()
-    monkeypatch.setattr(fresh, "_encoder", lambda: Recording())
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
-    before = torch.get_num_threads()
-    fresh.encode(["bulk one", "bulk two"])
-    query = fresh.encode_query("a question")
-    again = fresh.encode_query("a question")  # from the LRU: no encoder call
-    assert seen == [3, 1]
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    fresh = SentenceEmbeddingFunction()  # built by its owner: the count is fixed here
+    assert fresh.threads == 3 and calls == []
+    bulk = fresh.encode(["bulk one", "bulk two"])
+    query = fresh.encode_query("a question")  # no ONNX dir: sentence-transformers
+    again = fresh.encode_query("a question")  # from the LRU
+    fresh.encode(["bulk three"])
+    assert calls == [3]
     assert again is query and not query.flags.writeable
-    assert torch.get_num_threads() == before
+    np.testing.assert_allclose(query, embedder.encode(["a question"])[0], atol=1e-6)
+    assert bulk.shape == (2, 384)
+    assert SentenceEmbeddingFunction(threads=1).threads == 1

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,22 +24,10 @@ from biomed_agent.errors import (
 )
 from biomed_agent.eval import HubSource, get_benchmark, hub_items, parse_data
 from biomed_agent.eval.sampling import DEFAULT_SEED, describe_sample, sample_items
-from tests.helpers.fake_hub import FakeHub, use_fake_hub, write_hub_copies
+from tests.helpers.fake_hub import FakeHub
 from tests.helpers.openai_server import OpenAIServer
 
 BENCH = Path(__file__).parent / "fixtures" / "benchmarks"
-
-
-@pytest.fixture
-def fake_hub(
-    tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FakeHub]:
-    write_hub_copies(tmp_path / "repos", fixtures_dir)
-    with (
-        FakeHub(tmp_path / "repos") as server,
-        use_fake_hub(server, tmp_path / "hf-cache", monkeypatch),
-    ):
-        yield server
 
 
 # --- the hub copies give the items of the published files ---------------------------------
@@ -394,30 +381,4 @@ def test_environment_variables_alone_drive_download_and_offline(
     assert len(fake_hub.requests) == asked
 
 
-def test_hub_mode_switches_belong_to_one_call_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The libraries' offline flags are process-wide: concurrent calls must not mix them."""
-    import threading
-    import time
-
-    import datasets.config
-    import huggingface_hub.constants as hub_constants
-
-    from biomed_agent.eval import hub
-
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    seen: list[tuple[bool, bool, bool]] = []
-
-    def read(offline: bool) -> None:
-        with hub._hub_mode(offline=offline, progress=False) as is_offline:
-            time.sleep(0.05)  # the other call arrives meanwhile
-            seen.append((offline, is_offline, hub_constants.HF_HUB_OFFLINE))
-
-    threads = [threading.Thread(target=read, args=(i % 2 == 0,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(seen) == 6
-    assert all(asked == offline == flag for asked, offline, flag in seen)
-    assert hub_constants.HF_HUB_OFFLINE is False
+# Offline and progress bars per call, concurrently: tests/test_hub_per_call.py

@@ -57,4 +57,37 @@ def test_compact_catalogue_is_far_smaller_than_the_schemas() -> None:
     schemas = json.dumps([t["function"] for t in mode.tools])
     assert len(catalogue) * 3 < len(schemas)
     assert "- uniprot_lookup(query: str, organism?: str)" in catalogue
-    assert len(catalogue.splitlines()) == len(tool_specs())
+    lines = catalogue.splitlines()
+    assert sum(line.startswith("- ") for line in lines) == len(tool_specs())
+
+
+def test_catalogue_demonstrates_each_offered_project_tool_once() -> None:
+    from biomed_agent.models.tool_examples import TOOL_EXAMPLES
+
+    mode = select_tools(_mode(), "Is CCO drug-like?", limit=6, has_10b=False)
+    lines = tool_catalogue(mode).splitlines()
+    shown = [line for line in lines if " -> {" in line]
+    assert len(shown) == sum(name in TOOL_EXAMPLES for name in mode.names) >= 5
+    for line in shown:  # each demonstration is a call the grammar would accept
+        request, call = line.split(" -> ", 1)
+        payload = json.loads(call)
+        assert payload["name"] in mode.names and request
+
+
+def test_demonstrations_share_no_entity_with_the_prompt_sets() -> None:
+    """The demonstrations must not leak the scored prompts (test set) or the dev set."""
+    from biomed_agent.models.tool_examples import TOOL_EXAMPLES
+
+    shown = json.dumps(TOOL_EXAMPLES).lower()
+    for name in ("tool_prompts.json", "tool_prompts_dev.json"):
+        items = json.loads((FIXTURES / "tool_prompts" / name).read_text())["items"]
+        for item in items:
+            assert item["entity"].lower() not in shown, item["entity"]
+            assert item["prompt"].lower() not in shown
+
+
+def test_relevance_of_the_offered_tools_travels_with_the_mode() -> None:
+    mode = select_tools(_mode(), "Look up the protein P30542 in UniProt", limit=6, has_10b=False)
+    relevance = dict(mode.relevance)
+    assert set(relevance) == set(mode.names)
+    assert max(relevance, key=relevance.__getitem__) == "uniprot_lookup"

@@ -210,6 +210,20 @@ def use_fake_hub(hub: FakeHub, cache: Path, monkeypatch: pytest.MonkeyPatch) -> 
     yield hub
 
 
+@contextmanager
+def serving_fixtures(
+    tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeHub]:
+    """The benchmark fixtures as hub repositories, served, with the libraries pointed at them
+    (what the ``fake_hub`` fixtures of the hub tests yield)."""
+    write_hub_copies(tmp_path / "repos", fixtures_dir)
+    with (
+        FakeHub(tmp_path / "repos") as server,
+        use_fake_hub(server, tmp_path / "hf-cache", monkeypatch),
+    ):
+        yield server
+
+
 # --- the benchmark fixtures, laid out as their hub repositories ----------------------------
 
 

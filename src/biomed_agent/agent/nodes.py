@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from string import Template
 from typing import TYPE_CHECKING, Any
 
 from biomed_agent.agent.citations import (
@@ -28,9 +27,12 @@ from biomed_agent.agent.planner import (
     merge_plans,
     model_plan,
     new_steps,
+    plan_schema,
+    planner_tools,
     render_plan_prompt,
 )
 from biomed_agent.agent.preflight import check_question
+from biomed_agent.agent.prompt_fit import answer_messages, clip_question, fit_plan_prompt
 from biomed_agent.agent.relevance import relevant_evidence, searched_keys
 from biomed_agent.agent.running import data_block, emit, failure_text, run_parallel, stream_text
 from biomed_agent.agent.state import AgentState, Entities, Evidence, Observation, Route, Turn
@@ -42,7 +44,6 @@ from biomed_agent.agent.understanding import (
 )
 from biomed_agent.agent.verify import check_answer, is_non_answer, strip_unsupported
 from biomed_agent.errors import BiomedAgentError
-from biomed_agent.prompts import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -148,11 +149,22 @@ class AgentNodes:
         if context.model is not None and budget:
             if rounds == 0 or last_round_failed:
                 started = time.perf_counter()
-                prompt = render_plan_prompt(
-                    state["question"], state["entities"], suggested, observations, context.tools
+                offered = planner_tools(
+                    state["question"],
+                    suggested,
+                    context.tools,
+                    has_10b=context.settings.biomedgpt10b_path is not None,
+                )
+                question = clip_question(context.model, state["question"])
+                prompt = fit_plan_prompt(  # the most rows that fit the model's budget
+                    context.model,
+                    lambda rows: render_plan_prompt(
+                        question, state["entities"], suggested, observations, offered, rows
+                    ),
+                    plan_schema(offered, context.max_steps),
                 )
                 try:
-                    proposed = model_plan(context.model, prompt, context.tools, context.max_steps)
+                    proposed = model_plan(context.model, prompt, offered, context.max_steps)
                 except (ValueError, BiomedAgentError) as exc:
                     notes.append(f"the model's plan was rejected, rules used instead: {exc}")
                     candidates = suggested
@@ -276,15 +288,8 @@ class AgentNodes:
             else:
                 text = strip_unsupported(state["answer"], evidence, self._extra_sources(state))
         else:
-            messages = self._answer_messages(state, evidence)
-            if attempts:
-                from langchain_core.messages import AIMessage, HumanMessage
-
-                repair = Template(load_prompt("agent_repair")).substitute(
-                    problems="\n".join(f"- {p}" for p in state["problems"]),
-                    count=len(evidence),
-                )
-                messages += [AIMessage(state["answer"]), HumanMessage(repair)]
+            repair = (state["answer"], state["problems"]) if attempts else None
+            messages = self._answer_messages(state, evidence, repair)
             try:
                 text = stream_text(model, messages)
             except ValueError:  # LangChain: "No generation chunks were returned" (empty reply)
@@ -318,16 +323,17 @@ class AgentNodes:
         )
 
     def _answer_messages(
-        self, state: AgentState, evidence: Sequence[Evidence]
+        self,
+        state: AgentState,
+        evidence: Sequence[Evidence],
+        repair: tuple[str, Sequence[str]] | None = None,
     ) -> list[BaseMessage]:
-        from langchain_core.messages import HumanMessage, SystemMessage
-
-        blocks = "\n\n".join(data_block(n, item) for n, item in enumerate(evidence, start=1))
+        blocks = [data_block(n, item) for n, item in enumerate(evidence, start=1)]
         failures = "; ".join(failure_text(state["observations"])) or "none"
-        prompt = Template(load_prompt("agent_answer")).substitute(
-            question=state["question"], evidence=blocks or "(no evidence found)", failures=failures
+        # within the model's token budget (BioMedGPT: 2,048 with room to answer and repair)
+        return answer_messages(
+            self.context.model, state["question"], blocks, failures, repair=repair
         )
-        return [SystemMessage(load_prompt("agent_system")), HumanMessage(prompt)]
 
     def _extra_sources(self, state: AgentState) -> list[str]:
         return [

@@ -6,12 +6,16 @@ Two planners share one output, a list of :class:`~biomed_agent.agent.state.PlanS
   rounds found (a UniProt lookup first, then a literature search on the gene it
   returned). It is the whole planner in model-free mode and the suggestion shown
   to the model otherwise.
-* :func:`model_plan` asks the chat model for structured output whose schema is
-  a union of one object per registered tool (``tool`` fixed to its name, ``args``
-  its argument schema), so constrained decoding cannot name another tool.
+* :func:`model_plan` (:mod:`.plan_prompt`) asks the chat model for structured output
+  whose schema is a union of one object per offered tool (``tool`` fixed to its name,
+  ``args`` its argument schema), so constrained decoding cannot name another tool.
+
+The model planner is offered only :func:`planner_tools`: the tools of the rules'
+plan and the ones most relevant to the question, BioMedGPT-10B's only when a 10B
+checkpoint is configured, so its prompt fits BioMedGPT-LM-7B's 2,048 tokens.
 
 A plan never sees record or tool text: the model gets the question, the
-entities, the tool catalogue and, when replanning, the tools that failed with
+entities, the (offered) tool catalogue and, when replanning, the tools that failed with
 their error messages. Text inside records therefore cannot add or change steps.
 """
 
@@ -20,19 +24,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from string import Template
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing import Any
 
 from biomed_agent.agent.entities import literature_intent
 from biomed_agent.agent.lexicon import drug_lexicon, gene_symbols
+from biomed_agent.agent.plan_prompt import (
+    Candidate,
+    model_plan,
+    plan_schema,
+    planner_tools,
+    render_plan_prompt,
+)
 from biomed_agent.agent.state import Entities, Observation, PlanStep
-from biomed_agent.prompts import load_prompt
 from biomed_agent.tools import ToolSpec
-
-if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
 
 __all__ = [
     "deterministic_plan",
@@ -41,21 +45,19 @@ __all__ = [
     "model_plan",
     "new_steps",
     "plan_schema",
+    "planner_tools",
+    "render_plan_prompt",
 ]
 
 HUMAN = "9606"
 """Taxon a bare gene symbol is looked up in (drug-discovery questions are about human targets)."""
 LITERATURE_RESULTS = 5
 """Articles/passages a literature step asks for."""
-
 _SIMILARITY = re.compile(r"\b(similar|similarity|closest|nearest|compare|comparison)\b", re.I)
 _TOPIC = re.compile(
     r"\b(?:about|on|regarding|concerning|for|of)\s+(?P<topic>[^?.;!]+)", re.IGNORECASE
 )
 _PRONOUN_ONLY = re.compile(r"^(?:it|its|this|that|them|they|these|those)\b", re.IGNORECASE)
-
-Candidate = tuple[str, dict[str, Any], str]
-"""(tool, arguments, why) before it gets a step id."""
 
 
 def _names(entities: Entities, observations: Sequence[Observation]) -> list[str]:
@@ -274,96 +276,3 @@ def new_steps(
             continue
         steps.append(PlanStep(id=next_id + len(steps), tool=tool, args=dict(args), why=why))
     return steps, dropped
-
-
-def plan_schema(tools: Mapping[str, ToolSpec], max_steps: int) -> type[BaseModel]:
-    """Structured-output schema ``{"steps": [{"tool", "args", "why"}, ...]}`` over ``tools``."""
-    step_models: list[type[BaseModel]] = [
-        create_model(
-            f"Call_{name}",
-            __config__=ConfigDict(extra="forbid"),
-            tool=(Literal[name], Field(description=spec.summary)),  # type: ignore[arg-type]
-            args=(spec.args_schema, ...),
-            why=(str, Field(default="", description="one short reason for this step")),
-        )
-        for name, spec in tools.items()
-    ]
-    if not step_models:
-        step_type: Any = dict
-    elif len(step_models) == 1:
-        step_type = step_models[0]
-    else:
-        step_type = Annotated[Union[tuple(step_models)], Field(discriminator="tool")]  # noqa: UP007
-    return create_model(
-        "Plan",
-        __doc__="Ordered tool calls that answer the question; empty when no tool helps.",
-        steps=(list[step_type], Field(default_factory=list, max_length=max_steps)),
-    )
-
-
-def _tool_catalogue(tools: Mapping[str, ToolSpec]) -> str:
-    lines = []
-    for spec in tools.values():
-        schema = spec.args_schema.model_json_schema()
-        args = ", ".join(
-            f"{name}{'' if name in schema.get('required', []) else '?'}"
-            for name in schema.get("properties", {})
-        )
-        lines.append(f"- {spec.name}({args}): {spec.summary}")
-    return "\n".join(lines)
-
-
-def _failures(observations: Sequence[Observation]) -> str:
-    rows = [
-        f"- step {obs['id']} {obs['tool']}({json.dumps(obs['args'], default=str)[:200]}): "
-        + (f"FAILED {obs['error']['type']}: {obs['error']['message']}" if obs["error"] else "ok")
-        for obs in observations
-    ]
-    return "\n".join(rows) or "(none yet)"
-
-
-def render_plan_prompt(
-    question: str,
-    entities: Entities,
-    suggested: Sequence[Candidate],
-    observations: Sequence[Observation],
-    tools: Mapping[str, ToolSpec],
-) -> str:
-    """The planner's user message (no record or tool output text, by design)."""
-    shown_entities = {k: v for k, v in entities.items() if v}
-    return Template(load_prompt("agent_plan")).substitute(
-        tools=_tool_catalogue(tools),
-        entities=json.dumps(shown_entities, ensure_ascii=False),
-        suggested="\n".join(f"- {tool}({json.dumps(args)})" for tool, args, _ in suggested)
-        or "(none)",
-        steps=_failures(observations),
-        question=question,
-    )
-
-
-def model_plan(
-    model: BaseChatModel,
-    prompt: str,
-    tools: Mapping[str, ToolSpec],
-    max_steps: int,
-) -> list[Candidate]:
-    """Ask the model for a plan; raises ValueError when its output does not fit the schema."""
-    from langchain_core.messages import HumanMessage, SystemMessage
-
-    schema = plan_schema(tools, max_steps)
-    messages = [SystemMessage(load_prompt("agent_system")), HumanMessage(prompt)]
-    output = model.with_structured_output(schema).invoke(messages)
-    try:
-        plan = schema.model_validate(
-            output.model_dump() if isinstance(output, BaseModel) else output
-        )
-    except ValidationError as exc:
-        raise ValueError(f"the model's plan does not fit the tool schemas: {exc}") from None
-    candidates: list[Candidate] = []
-    for step in plan.steps:  # type: ignore[attr-defined]
-        tool = str(getattr(step, "tool", ""))
-        if tool not in tools:
-            raise ValueError(f"the model's plan names an unregistered tool {tool!r}")
-        args = {k: v for k, v in step.args.model_dump(exclude_unset=True).items() if v is not None}
-        candidates.append((tool, args, str(getattr(step, "why", ""))))
-    return candidates

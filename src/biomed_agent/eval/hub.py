@@ -15,9 +15,14 @@ newest cached copy when the hub cannot be reached (always, offline), whatever
 revision was asked for; :func:`_check_commit` compares that copy with the hub
 cache's record of the revision and refuses a different one.
 
-Offline: ``BIOMED_OFFLINE=1`` (passed in as ``offline``) or ``HF_HUB_OFFLINE=1``.
-Both libraries read ``HF_HUB_OFFLINE`` once at import, so the setting is applied
-to their module flags for the duration of the call (:func:`_hub_mode`).
+Offline: ``BIOMED_OFFLINE=1`` (passed in as ``offline``) or ``HF_HUB_OFFLINE=1``
+(which both libraries read once at import). Offline is decided per call, never by
+flipping the libraries' process-wide flags: an offline call builds its reader from the
+``datasets`` cache directly (:func:`_cached_builder`, the same cached-module path that
+``load_dataset_builder`` takes when the hub cannot be reached), so it makes no request
+whatever another thread is doing. Progress bars of both libraries have only a
+process-wide switch; a call with ``progress=False`` turns it off once for the process
+and nothing turns it back on (:func:`hide_hub_progress_bars`).
 
 Foreign exceptions are translated in :func:`_translate`, the one boundary, into
 :mod:`biomed_agent.errors` types that name the dataset and say what to do.
@@ -31,8 +36,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,7 @@ __all__ = [
     "HubItems",
     "HubSource",
     "HubTable",
+    "hide_hub_progress_bars",
     "load_hub_table",
     "parse_data",
     "parse_hub_source",
@@ -175,34 +180,41 @@ def load_hub_table(
     """Download (or read from the cache) one split of ``source`` and return its rows.
 
     ``offline`` forces offline mode (``BIOMED_OFFLINE``); ``HF_HUB_OFFLINE`` does too.
+    ``progress=False`` hides the libraries' bars (process-wide, see
+    :func:`hide_hub_progress_bars`).
     """
     datasets = _import_datasets()
     named = f"{source}" + (f" (config {config!r})" if config else "")
-    with _hub_mode(offline=offline, progress=progress) as is_offline:
-        try:
+    is_offline = offline or _libraries_offline()
+    if not progress:
+        hide_hub_progress_bars()
+    try:
+        if is_offline:
+            builder = _cached_builder(source, config)
+        else:
             builder = datasets.load_dataset_builder(
                 source.repo_id, config, revision=source.revision
             )
-        except Exception as exc:  # the library's whole surface: translated below
-            raise _translate(exc, named, is_offline, input_name="--config") from exc
-        try:
-            builder.download_and_prepare()
-        except Exception as exc:
-            raise _translate(exc, named, is_offline, input_name="--data") from exc
-        commit = str(builder.hash)
-        named = f"{HubSource(source.repo_id, commit)} (config {builder.config.name!r})"
-        _check_commit(source, commit, is_offline)
-        available = list(builder.info.splits or {})
-        if split not in available:
-            raise InvalidInputError(
-                f"{named} has no split {split!r}; it has {', '.join(available)}:"
-                " pass one of them as --split",
-                input_name="--split",
-            )
-        try:
-            table = builder.as_dataset(split=split)
-        except Exception as exc:
-            raise _translate(exc, named, is_offline, input_name="--data") from exc
+    except Exception as exc:  # the library's whole surface: translated below
+        raise _translate(exc, named, is_offline, input_name="--config") from exc
+    try:
+        builder.download_and_prepare()
+    except Exception as exc:
+        raise _translate(exc, named, is_offline, input_name="--data") from exc
+    commit = str(builder.hash)
+    named = f"{HubSource(source.repo_id, commit)} (config {builder.config.name!r})"
+    _check_commit(source, commit, is_offline)
+    available = list(builder.info.splits or {})
+    if split not in available:
+        raise InvalidInputError(
+            f"{named} has no split {split!r}; it has {', '.join(available)}:"
+            " pass one of them as --split",
+            input_name="--split",
+        )
+    try:
+        table = builder.as_dataset(split=split)
+    except Exception as exc:
+        raise _translate(exc, named, is_offline, input_name="--data") from exc
     class_labels = {
         name: list(feature.names)
         for name, feature in table.features.items()
@@ -241,46 +253,55 @@ def _import_datasets() -> Any:
     return datasets
 
 
-_HUB_MODE_LOCK = threading.Lock()
-"""Serialises hub reads: the libraries' offline and progress switches are process-wide."""
-
-
-@contextmanager
-def _hub_mode(*, offline: bool, progress: bool) -> Iterator[bool]:
-    """Apply offline mode and progress bars to ``datasets`` and ``huggingface_hub``; restore after.
-
-    Yields whether the call runs offline: forced, or ``HF_HUB_OFFLINE`` /
-    ``HF_DATASETS_OFFLINE`` as the libraries read them at import. The switches are
-    module flags of those libraries, so one call at a time holds them (a concurrent
-    call would otherwise see, or restore, another call's offline mode).
-    """
-    with _HUB_MODE_LOCK, _switched(offline=offline, progress=progress) as is_offline:
-        yield is_offline
-
-
-@contextmanager
-def _switched(*, offline: bool, progress: bool) -> Iterator[bool]:
-    import datasets
+def _libraries_offline() -> bool:
+    """``HF_HUB_OFFLINE`` as ``huggingface_hub`` and ``datasets`` read it at import (read only)."""
     import datasets.config
     import huggingface_hub.constants as hub_constants
-    import huggingface_hub.utils as hub_utils
 
-    saved = (hub_constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE)
-    is_offline = offline or hub_constants.HF_HUB_OFFLINE or datasets.config.HF_HUB_OFFLINE
-    if is_offline:
-        hub_constants.HF_HUB_OFFLINE = datasets.config.HF_HUB_OFFLINE = True
-    bars = (datasets.is_progress_bar_enabled(), not hub_utils.are_progress_bars_disabled())
-    if not progress:
+    return bool(hub_constants.HF_HUB_OFFLINE or datasets.config.HF_HUB_OFFLINE)
+
+
+def _cached_builder(source: HubSource, config: str | None) -> Any:
+    """The reader of the newest cached copy of ``source``, built without the network.
+
+    What ``datasets.load_dataset_builder`` builds when the hub cannot be reached
+    (``CachedDatasetModuleFactory``, then the builder class of that module), asked for
+    directly, so no process-wide offline flag is needed. :func:`_check_commit` then
+    refuses a cached copy other than the revision asked for. Raises
+    ``FileNotFoundError`` when nothing is cached and ``ValueError`` for a config that is
+    not, as ``load_dataset_builder`` does offline.
+    """
+    from datasets.load import CachedDatasetModuleFactory, get_dataset_builder_class
+
+    module = CachedDatasetModuleFactory(source.repo_id).get_module()
+    kwargs = dict(module.builder_kwargs)
+    builder_class = get_dataset_builder_class(module, dataset_name=kwargs.get("dataset_name"))
+    return builder_class(config_name=config, hash=module.hash, **kwargs)
+
+
+_BARS_LOCK = threading.Lock()
+_bars_hidden = False
+
+
+def hide_hub_progress_bars() -> None:
+    """Hide the progress bars of ``datasets`` and ``huggingface_hub`` for this process.
+
+    Both libraries have only a process-wide switch (no per-call argument reaches
+    every bar: "Generating split" and hub downloads read the switch alone). It is set
+    once, by the first caller that asks for no bars (the ``eval`` command's
+    ``--no-progress``), and never flipped back: turning it off and on around each call
+    let concurrent calls restore each other's state.
+    """
+    global _bars_hidden
+    with _BARS_LOCK:
+        if _bars_hidden:
+            return
+        import datasets
+        import huggingface_hub.utils as hub_utils
+
         datasets.disable_progress_bars()
         hub_utils.disable_progress_bars()
-    try:
-        yield is_offline
-    finally:
-        hub_constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE = saved
-        if bars[0]:
-            datasets.enable_progress_bars()
-        if bars[1]:
-            hub_utils.enable_progress_bars()
+        _bars_hidden = True
 
 
 def _check_commit(source: HubSource, commit: str, offline: bool) -> None:

@@ -64,6 +64,9 @@ class GenerationRequest:
         default_factory=lambda: UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
     )
     finish_reason: str | None = None
+    streaming: bool = True
+    """False for ``invoke``/``generate``: nobody reads pieces while they are decoded, so a
+    backend may decode without a streaming hand-off (the pieces and result are the same)."""
 
     def set_usage(self, input_tokens: int, output_tokens: int) -> None:
         """Record token counts reported by the backend."""
@@ -283,7 +286,9 @@ class BioMedChatBase(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return _to_result(list(self._run(self._request(messages, stop, kwargs))))
+        request = self._request(messages, stop, kwargs)
+        request.streaming = False
+        return _to_result(list(self._run(request)))
 
     async def _agenerate(
         self,
@@ -292,7 +297,9 @@ class BioMedChatBase(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        events = [event async for event in self._arun(self._request(messages, stop, kwargs))]
+        request = self._request(messages, stop, kwargs)
+        request.streaming = False
+        events = [event async for event in self._arun(request)]
         return _to_result(events)
 
     # --- LangChain metadata ---------------------------------------------------

@@ -21,6 +21,11 @@ Gathering: ``chat.batch`` announces how many jobs are coming
 worker waits for them (at most :data:`GATHER_S` after the last arrival) so
 the first job does not leave alone. Without an announcement a job starts at once.
 
+A request that does not stream (``invoke``) and finds the scheduler idle (nothing
+queued, running or announced) is decoded by :meth:`GenerationScheduler.run_here` in
+the caller's thread: the same ``generate`` call as the worker's, without the thread
+hand-off (a streamer thread is what ``invoke`` would otherwise pay for).
+
 A row of a batch ends when it emits EOS or when :class:`RowStop` ends it (a
 stop string, or its reader went away); its reader is released then, not when
 the whole batch ends. The worker thread exits after :data:`IDLE_S` without
@@ -115,6 +120,7 @@ class GenerationScheduler:
         self._pending: deque[GenerationJob] = deque()
         self._expected = 0
         self._worker: threading.Thread | None = None
+        self._running = 0
 
     def submit(self, job: GenerationJob) -> None:
         """Queue ``job``; its stream fills as the worker decodes it."""
@@ -127,6 +133,21 @@ class GenerationScheduler:
                 )
                 self._worker.start()
             self._cond.notify_all()
+
+    def run_here(self, job: GenerationJob) -> bool:
+        """Decode ``job`` alone in the calling thread when nothing else is queued, running
+        or announced (so no batch is given up); False, doing nothing, otherwise."""
+        with self._cond:
+            if self._pending or self._expected or self._running:
+                return False
+            self._running += 1
+        try:
+            _generate([job])
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+        return True
 
     @contextmanager
     def expect(self, count: int) -> Iterator[None]:
@@ -147,7 +168,12 @@ class GenerationScheduler:
                 if group is None:
                     self._worker = None
                     return
-            _generate(group)
+                self._running += 1
+            try:
+                _generate(group)
+            finally:
+                with self._cond:
+                    self._running -= 1
 
     def _next_group(self) -> list[GenerationJob] | None:
         """The jobs of the next ``generate`` call (called holding the condition)."""

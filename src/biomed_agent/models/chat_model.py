@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -28,9 +28,13 @@ from biomed_agent.models.local_prompt import (
     stop_ids,
 )
 from biomed_agent.models.template_format import ChatFormatName
-from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, ToolMode, tool_call_opening
+from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, ToolMode
 
 __all__ = ["ChatBioMedGPT"]
+
+TextCut = Callable[[str, int], str]
+_UNBOUNDED = 1 << 30
+"""A window no prompt reaches: counting renders without truncation."""
 
 
 class ChatBioMedGPT(BioMedChatBase):
@@ -93,7 +97,9 @@ class ChatBioMedGPT(BioMedChatBase):
 
     choose_tool_first: bool = True
     """When a call to one of several tools is required, pick the tool by the model's
-    log-likelihood of each call opening, then decode only that tool's arguments."""
+    log-likelihood of each call opening, calibrated against a content-free prompt and
+    added to the retrieval similarity (:mod:`~biomed_agent.models.tool_choice`), then
+    decode only that tool's arguments."""
 
     prefix_cache: bool = True
     """Keep the KV cache of the system text and tool catalogue and reuse it in later calls
@@ -172,7 +178,7 @@ class ChatBioMedGPT(BioMedChatBase):
             processors.append(
                 make_constrained_decoding(
                     loaded,
-                    self._decoding_mode(loaded, request.mode, prompt),
+                    self._decoding_mode(loaded, request, prompt),
                     prompt_length=len(input_ids),
                     closing_after=params.max_new_tokens,
                 )
@@ -190,7 +196,9 @@ class ChatBioMedGPT(BioMedChatBase):
             seed=params.seed,
             prefix_length=prompt.prefix_length if self.prefix_cache else 0,
         )
-        scheduler_for(loaded).submit(job)
+        scheduler = scheduler_for(loaded)
+        if request.streaming or not scheduler.run_here(job):  # invoke decodes in this thread
+            scheduler.submit(job)
         try:
             yield from job.streamer
         finally:
@@ -217,6 +225,32 @@ class ChatBioMedGPT(BioMedChatBase):
             reserved=1,
         ).text
 
+    def prompt_counter(
+        self,
+    ) -> tuple[int, Callable[..., int], Callable[[str], int], TextCut]:
+        """(context window, prompt tokens of messages [and call options: bound tools], tokens
+        of a text, text cut to n tokens), with this model's tokenizer and chat format (loads
+        the model)."""
+        loaded = self.loaded()
+        tokenizer = loaded.tokenizer
+        chat_format = self.resolved_chat_format()
+
+        def count(messages: Sequence[BaseMessage], options: Mapping[str, Any] | None = None) -> int:
+            request = self._request(list(messages), None, dict(options or {}))
+            ids = build_prompt(
+                loaded, request, chat_format=chat_format, window=_UNBOUNDED, reserved=1
+            ).input_ids
+            return len(ids)
+
+        def count_text(text: str) -> int:
+            return len(tokenizer(text, add_special_tokens=False).input_ids)
+
+        def cut_text(text: str, tokens: int) -> str:
+            ids = tokenizer(text, add_special_tokens=False).input_ids[:tokens]
+            return str(tokenizer.decode(ids, skip_special_tokens=True))
+
+        return self.resolved_context_window(), count, count_text, cut_text
+
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[ContinuationScore]:
         """Log-likelihood of each ``(context, continuation)`` pair of raw strings.
 
@@ -235,21 +269,34 @@ class ChatBioMedGPT(BioMedChatBase):
             scores += continuation_logprobs(loaded, head, [tail])
         return scores
 
-    def _decoding_mode(self, loaded: LoadedModel, mode: ToolMode, prompt: LocalPrompt) -> ToolMode:
-        """The grammar's mode: with a forced choice among several tools, the model first
-        picks the name (the most likely call opening), then decodes that tool's arguments."""
-        if not (self.choose_tool_first and mode.required and len(mode.allowed) > 1):
-            return mode
-        from biomed_agent.models.scoring import continuation_logprobs
+    def _decoding_mode(
+        self, loaded: LoadedModel, request: GenerationRequest, prompt: LocalPrompt
+    ) -> ToolMode:
+        """The grammar's mode: with a forced choice among several tools the tool is chosen
+        first (:mod:`~biomed_agent.models.tool_choice`), then identifier arguments are
+        limited to spans copied from the message (:mod:`~biomed_agent.models.argument_spans`)."""
+        from biomed_agent.models.argument_spans import constrain_arguments
+        from biomed_agent.models.tool_choice import content_free_messages
 
-        openings = [
-            loaded.tokenizer(tool_call_opening(name), add_special_tokens=False).input_ids
-            for name in mode.allowed
-        ]
-        prefix = prompt.prefix_length if self.prefix_cache else 0
-        scores = continuation_logprobs(loaded, prompt.input_ids, openings, prefix_length=prefix)
-        best = max(range(len(scores)), key=lambda i: scores[i].logprob)
-        return replace(mode, allowed=(mode.allowed[best],))
+        mode = request.mode
+        assert mode is not None
+        if self.choose_tool_first and mode.required and len(mode.allowed) > 1:
+            from biomed_agent.models.tool_choice import choose_tool
+
+            def content_free() -> tuple[list[int], int]:
+                blank = replace(request, messages=content_free_messages(request.messages))
+                null = build_prompt(
+                    loaded,
+                    blank,
+                    chat_format=self.resolved_chat_format(),
+                    window=self.resolved_context_window(),
+                    reserved=1,
+                )
+                return null.input_ids, null.prefix_length if self.prefix_cache else 0
+
+            prefix = prompt.prefix_length if self.prefix_cache else 0
+            mode = choose_tool(loaded, mode, (prompt.input_ids, prefix), content_free)
+        return constrain_arguments(mode, request.messages)
 
     def _shareable(self, request: GenerationRequest) -> bool:
         """Whether ``request`` may be decoded in one padded batch with others.

@@ -32,6 +32,7 @@ as an invalid tool call, never as a valid one.
 from __future__ import annotations
 
 import queue
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,12 +53,19 @@ __all__ = [
 _BIG = 1.0e4
 
 
+GRAMMAR_CACHE_SIZE = 64
+"""Compiled grammars kept per model (argument grammars differ per message: bounded LRU)."""
+
+
 def compile_for(loaded: LoadedModel, mode: ToolMode) -> xgr.CompiledGrammar:
     """``build_grammar(mode)`` compiled for ``loaded``'s vocabulary, cached per model."""
-    grammars: dict[str, Any] = loaded.extras.setdefault("grammars", {})
+    grammars: OrderedDict[str, Any] = loaded.extras.setdefault("grammars", OrderedDict())
     key = mode.cache_key()
     if key not in grammars:
         grammars[key] = _compiler(loaded).compile_grammar(build_grammar(mode))
+        while len(grammars) > GRAMMAR_CACHE_SIZE:
+            grammars.popitem(last=False)
+    grammars.move_to_end(key)
     return grammars[key]
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from biomed_agent.devices import DTypeName
 from biomed_agent.errors import ModelLoadError
 from biomed_agent.patterns import looks_like_path
 
@@ -33,9 +34,16 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["TRAINED_CONTEXT", "LoadSpec", "LoadedModel", "clear_model_cache", "load_model"]
+__all__ = [
+    "TRAINED_CONTEXT",
+    "LoadSpec",
+    "LoadedModel",
+    "check_local_checkpoint",
+    "clear_model_cache",
+    "load_model",
+]
 
-Dtype = Literal["auto", "bf16", "fp16", "fp32"]
+Dtype = DTypeName  # the one dtype vocabulary (biomed_agent.devices)
 Quantization = Literal["none", "8bit", "4bit"]
 
 TRAINED_CONTEXT = {"biomedgpt-lm-7b": 2048}
@@ -183,32 +191,58 @@ def _looks_like_path(model: str) -> bool:
     return looks_like_path(model, hub_ids=True) or "/" not in model
 
 
-def _resolve_source(spec: LoadSpec) -> str:
-    """A local directory to load from, or the hub id when it may be read from cache/hub."""
-    path = Path(spec.model).expanduser()
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
+_WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
+
+
+def check_local_checkpoint(model: str, *, complete: bool = False) -> Path | None:
+    """The local checkpoint ``model`` names (a ``*.gguf`` file or a directory); None for a hub id.
+
+    The one rule for the loader and ``ask``'s preflight: raises :class:`ModelLoadError`
+    for a missing GGUF file, a path that is not a directory, or a directory without
+    ``config.json`` — with ``complete``, also without tokenizer files or weights (checked
+    before torch is imported).
+    """
+    path = Path(model).expanduser()
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise ModelLoadError(
-                f"GGUF file {str(path)!r} does not exist: point the model setting at an "
-                "existing *.gguf file, or at a transformers checkpoint directory.",
+                f"GGUF file {str(path)!r} does not exist: point the model setting"
+                " (--model/BIOMED_MODEL) at an existing *.gguf file, or at a transformers"
+                " checkpoint directory.",
                 input_name="model",
             )
-        return str(path)
-    if path.exists() or _looks_like_path(spec.model):
-        if not path.is_dir():
-            raise ModelLoadError(
-                f"Model path {str(path)!r} does not exist or is not a directory. "
-                + _GET_WEIGHTS.format(model="PharMolix/BioMedGPT-LM-7B"),
-                input_name="model",
-            )
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(
-                f"{str(path)!r} is not a transformers model directory (no config.json). Point "
-                "the model setting at the directory that holds config.json, the tokenizer "
-                "files and the *.safetensors weights.",
-                input_name="model",
-            )
-        return str(path)
+        return path
+    if not path.exists() and not _looks_like_path(model):
+        return None  # a hub id: read from the cache (or downloaded when allowed)
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"Model path {str(path)!r} does not exist or is not a directory. "
+            + _GET_WEIGHTS.format(model="PharMolix/BioMedGPT-LM-7B"),
+            input_name="model",
+        )
+    missing = [] if (path / "config.json").is_file() else ["config.json"]
+    if complete:
+        if not any((path / name).is_file() for name in _TOKENIZER_FILES):
+            missing.append("tokenizer files")
+        if not any(next(path.glob(pattern), None) for pattern in _WEIGHT_PATTERNS):
+            missing.append("weights (*.safetensors/*.bin)")
+    if missing:
+        raise ModelLoadError(
+            f"{str(path)!r} is not a transformers model directory (missing"
+            f" {', '.join(missing)}). Point the model setting (--model/BIOMED_MODEL) at the"
+            " directory that holds config.json, the tokenizer files and the *.safetensors"
+            " weights.",
+            input_name="model",
+        )
+    return path
+
+
+def _resolve_source(spec: LoadSpec) -> str:
+    """A local directory to load from, or the hub id when it may be read from cache/hub."""
+    local = check_local_checkpoint(spec.model)
+    if local is not None:
+        return str(local)
     if not _may_download(spec) and not _is_cached(spec.model):
         from huggingface_hub import constants
 

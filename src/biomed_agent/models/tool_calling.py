@@ -77,6 +77,10 @@ class ToolMode:
     required: bool
     """True when the output must be a tool call (``"any"``, ``"required"``, a tool name)."""
 
+    relevance: tuple[tuple[str, float], ...] = ()
+    """Retrieval similarity of the request to each offered tool (``select_tools``), a prior
+    for the name choice (:mod:`biomed_agent.models.tool_choice`); empty when not ranked."""
+
     @property
     def choice_rule(self) -> str:
         """The sentence of the tool instructions that states what the model must do."""
@@ -257,14 +261,14 @@ def _schema_error(arguments: object, schema: dict[str, Any]) -> str | None:
     if not isinstance(arguments, dict):
         return "tool call arguments must be a JSON object"
     try:
-        _validator(json.dumps(schema, sort_keys=True))(arguments)
+        schema_validator(json.dumps(schema, sort_keys=True))(arguments)
     except fastjsonschema.JsonSchemaValueException as exc:
         return f"arguments do not match the tool schema: {exc.message}"
     return None
 
 
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Callable[[Any], Any]:
+def schema_validator(schema_json: str) -> Callable[[Any], Any]:
     import fastjsonschema
 
     try:
@@ -283,6 +287,9 @@ def _invalid(text: str, call_id: str, error: str, *, name: str | None = None) ->
     )
 
 
+SHOW_EXAMPLES = True
+"""Show one fixed demonstration per offered tool under the catalogue (:mod:`tool_examples`)."""
+
 _MAX_SIGNATURE = 300
 """Longest argument signature shown for one tool (the grammar enforces the full schema)."""
 
@@ -293,7 +300,8 @@ def tool_catalogue(mode: ToolMode) -> str:
     Full JSON Schemas cost several hundred tokens per tool; the prompt shows a
     TypeScript-like signature (``?`` marks optional arguments, enums as ``"a"|"b"``)
     and the description's first sentence, while constrained decoding still enforces
-    every detail of the schema.
+    every detail of the schema. Below the tools, one fixed demonstration per offered
+    tool that has one (:mod:`biomed_agent.models.tool_examples`).
     """
     lines = []
     for spec in mode.tools:
@@ -305,6 +313,12 @@ def tool_catalogue(mode: ToolMode) -> str:
             signature = signature[: _MAX_SIGNATURE - 3] + "..."
         summary = _first_sentence(function.get("description", ""))
         lines.append(f"- {name}({signature})" + (f": {summary}" if summary else ""))
+    if SHOW_EXAMPLES:
+        from biomed_agent.models.tool_examples import examples_text
+
+        examples = examples_text(mode.names)
+        if examples:
+            lines += ["Examples (request -> call):", examples]
     return "\n".join(lines)
 
 

@@ -13,6 +13,9 @@ model picks worse among many. :func:`select_tools` keeps
 
 A forced tool (``tool_choice=<name>``) is always kept. Decoding is then
 constrained to the kept tools, so the model can only call a tool it was shown.
+The similarities of the kept tools travel with the mode (``ToolMode.relevance``): the
+name choice adds them to the model's calibrated score as a prior
+(:mod:`biomed_agent.models.tool_choice`).
 """
 
 from __future__ import annotations
@@ -59,14 +62,16 @@ def select_tools(
         return replace(mode, tools=tuple(forced))
     if not specs:
         return mode
-    if len(specs) > limit:
+    relevance: tuple[tuple[str, float], ...] = ()
+    if len(specs) > limit or (mode.required and len(specs) > 1 and query.strip()):
         scores = _scores(query, [tool_text(spec) for spec in specs], embed)
         order = sorted(range(len(specs)), key=lambda i: (-scores[i], i))
         keep = set(order[:limit])
+        relevance = tuple((specs[i]["function"]["name"], scores[i]) for i in sorted(keep))
         specs = [spec for i, spec in enumerate(specs) if i in keep]
     names = {spec["function"]["name"] for spec in specs}
     allowed = tuple(name for name in mode.allowed if name in names)
-    return replace(mode, tools=tuple(specs), allowed=allowed or mode.allowed)
+    return replace(mode, tools=tuple(specs), allowed=allowed or mode.allowed, relevance=relevance)
 
 
 def _scores(query: str, texts: Sequence[str], embed: Embed | None) -> list[float]:

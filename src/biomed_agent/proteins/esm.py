@@ -37,6 +37,7 @@ import torch
 from biomed_agent.errors import InvalidQueryError, ModelLoadError, shorten
 from biomed_agent.patterns import looks_like_path
 from biomed_agent.proteins.batching import BatchTuner
+from biomed_agent.proteins.esm_forward import esm2_forward
 from biomed_agent.proteins.sequences import ESM_PAD
 
 if TYPE_CHECKING:
@@ -216,8 +217,9 @@ class EsmModel:
             for slot, index in enumerate(batch):
                 tokens[slot, : len(rows[index])] = torch.as_tensor(rows[index])
             with torch.inference_mode():
-                output = self.module(tokens.to(self.device), repr_layers=[layer_index])
-                selected = output["logits"] if log_probs else output["representations"][layer_index]
+                selected = esm2_forward(
+                    self.module, tokens.to(self.device), layer=layer_index, logits=log_probs
+                )
                 values = selected.float()
                 if log_probs:
                     values = torch.log_softmax(values, dim=-1)

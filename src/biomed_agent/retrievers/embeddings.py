@@ -16,13 +16,16 @@ wheel) unless ``settings.embedding_model`` names another sentence-transformers
 model directory. Each model is loaded once per process and vectors are
 L2-normalised, so cosine distance, inner product and L2 rank the same way.
 
-Threads: torch's intra-op thread count is set for each call, from the cores this
-process may actually run on (``os.sched_getaffinity``, less what the load average
-says others keep busy: :func:`available_cores`), not left to torch's guess: bulk
-encoding uses them; a single query uses :attr:`SentenceEmbeddingFunction.query_threads`
-(1: a 20-token query gains nothing from a second thread, and on a busy machine the
-spinning second thread made a query up to 10x slower, see ``docs/benchmarks.md``).
-Query vectors are kept in an LRU of :data:`QUERY_CACHE_SIZE` entries per embedder.
+Threads and runtimes. A query (:meth:`SentenceEmbeddingFunction.encode_query`) is
+encoded through onnxruntime with the same weights (:mod:`.onnx_query`: exported once
+per model into ``data_dir/models/onnx``, a session of its own with one intra-op
+thread: ~7 ms of CPU instead of ~15-18 through torch), falling back to
+sentence-transformers when that is not possible. Bulk encoding runs through
+sentence-transformers with torch's intra-op thread count fixed once, when this
+embedder first loads its model, to :attr:`SentenceEmbeddingFunction.threads` (by
+default the cores this process may actually use when the embedder is built:
+:func:`available_cores`); torch's count is process-wide, so it is never flipped per
+call. Query vectors are kept in an LRU of :data:`QUERY_CACHE_SIZE` entries per embedder.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from biomed_agent.settings import Settings, get_settings
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from biomed_agent.retrievers.onnx_query import OnnxQueryEncoder
+
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
     "EMBEDDING_FUNCTION_NAME",
@@ -70,7 +75,7 @@ _ENCODE_BATCH = 64
 QUERY_CACHE_SIZE = 1024
 """Query vectors remembered per embedder (1.5 kB each at 384 dimensions)."""
 
-_THREADS_LOCK = threading.Lock()
+_THREADS_LOCK = threading.Lock()  # torch's thread count is process-wide
 _QUIET_BARS: ContextVar[bool] = ContextVar("biomed_agent_quiet_bars", default=False)
 _HOOK_LOCK = threading.Lock()
 _hook_installed = False
@@ -137,25 +142,6 @@ def available_cores() -> int:
     return max(1, cores - overload)
 
 
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run torch with ``count`` intra-op threads, then restore the previous count.
-
-    Torch's setting is process-wide, so calls through here are serialised.
-    """
-    import torch
-
-    with _THREADS_LOCK:
-        before = torch.get_num_threads()
-        if before != count:
-            torch.set_num_threads(count)
-        try:
-            yield
-        finally:
-            if before != count:
-                torch.set_num_threads(before)
-
-
 def resolve_model_path(model: str) -> Path:
     """The directory holding ``model``: the packaged MiniLM or a sentence-transformers folder."""
     if model == DEFAULT_EMBEDDING_MODEL:
@@ -215,20 +201,39 @@ def _load_encoder(path: Path, device: str) -> SentenceTransformer:
 class SentenceEmbeddingFunction(EmbeddingFunction[Documents]):
     """Chroma embedding function over a local sentence-transformers model (never downloads)."""
 
-    query_threads: int = 1
-    """Torch threads for one query (measured fastest on 2 cores, quiet or loaded)."""
-
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, device: str = "auto") -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        device: str = "auto",
+        *,
+        threads: int | None = None,
+        onnx_dir: Path | None = None,
+    ) -> None:
         self.model = model
         self.device = device
         self.path = resolve_model_path(model)
+        self.threads = threads if threads is not None else available_cores()
+        """Torch intra-op threads for bulk encoding, set once when the model is first used."""
+        self.onnx_dir = onnx_dir
+        """Where the ONNX query graph is cached; ``None``: queries use sentence-transformers."""
+        self._threads_fixed = False
+        self._onnx: OnnxQueryEncoder | None = None
+        self._onnx_checked = False
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> SentenceEmbeddingFunction:
+    def from_settings(
+        cls, settings: Settings | None = None, *, threads: int | None = None
+    ) -> SentenceEmbeddingFunction:
+        """The embedder of ``settings`` (its ONNX query graph cached under ``data_dir``)."""
         settings = settings or get_settings()
-        return cls(settings.embedding_model, settings.device)
+        return cls(
+            settings.embedding_model,
+            settings.device,
+            threads=threads,
+            onnx_dir=settings.data_dir / "models" / "onnx",
+        )
 
     @property
     def dimension(self) -> int:
@@ -246,32 +251,53 @@ class SentenceEmbeddingFunction(EmbeddingFunction[Documents]):
         return int(size)
 
     def _encoder(self) -> SentenceTransformer:
-        return _load_encoder(self.path, self.device)
+        encoder = _load_encoder(self.path, self.device)
+        if not self._threads_fixed:
+            import torch
 
-    def encode(self, texts: list[str], *, threads: int | None = None) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text, computed in one pass sorted by
-        length (``threads``: torch threads, default every available core)."""
+            with _THREADS_LOCK:
+                if torch.get_num_threads() != self.threads:
+                    torch.set_num_threads(self.threads)
+                self._threads_fixed = True
+        return encoder
+
+    def query_encoder(self) -> OnnxQueryEncoder | None:
+        """The ONNX query encoder (exported on first use), or ``None``: torch encodes queries.
+
+        Only on CPU (``device`` ``auto`` or ``cpu``) and with an ``onnx_dir``.
+        """
+        if not self._onnx_checked:
+            if self.onnx_dir is not None and self.device in ("auto", "cpu"):
+                from biomed_agent.retrievers.onnx_query import query_encoder
+
+                self._onnx = query_encoder(self.path, self.onnx_dir)
+            self._onnx_checked = True
+        return self._onnx
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, computed by sentence-transformers
+        in one pass sorted by length (on :attr:`threads` torch threads)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        encoder = self._encoder()
-        with torch_threads(threads or available_cores()):
-            vectors = encoder.encode(
-                list(texts),
-                batch_size=_ENCODE_BATCH,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        vectors = self._encoder().encode(
+            list(texts),
+            batch_size=_ENCODE_BATCH,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """The (read-only) vector of one query, from the LRU when it was asked recently."""
+        """The (read-only) vector of one query: from the LRU when it was asked recently,
+        else from the ONNX query encoder (one thread) or, without one, sentence-transformers."""
         with self._queries_lock:
             vector = self._queries.get(text)
             if vector is not None:
                 self._queries.move_to_end(text)
                 return vector
-        vector = self.encode([text], threads=self.query_threads)[0]
+        onnx = self.query_encoder()
+        vector = (onnx.encode([text]) if onnx is not None else self.encode([text]))[0]
         vector.setflags(write=False)
         with self._queries_lock:
             self._queries[text] = vector
@@ -303,7 +329,10 @@ class SentenceEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> SentenceEmbeddingFunction:
         SentenceEmbeddingFunction.validate_config(config)
-        return SentenceEmbeddingFunction(config["model"], get_settings().device)
+        settings = get_settings()
+        return SentenceEmbeddingFunction(
+            config["model"], settings.device, onnx_dir=settings.data_dir / "models" / "onnx"
+        )
 
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:

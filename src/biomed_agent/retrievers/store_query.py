@@ -1,8 +1,22 @@
 """Reading the knowledge store: similarity and MMR search, argument checks, hits.
 
-The query vector comes from :meth:`SentenceEmbeddingFunction.encode_query`, which
-keeps recent query vectors in an LRU (the agent asks the same grounding questions
-again), so a repeated query costs only Chroma's own search.
+The query vector comes from :meth:`SentenceEmbeddingFunction.encode_query` (the ONNX
+query encoder, and an LRU of recent query vectors: the agent asks the same grounding
+questions again, so a repeated query costs only Chroma's own search).
+
+Why one ``collection.query`` here rather than langchain-chroma's ``Chroma`` search
+(``KnowledgeStore.vectorstore`` stays available for LangChain code): its
+``similarity_search`` returns no scores (tools cite them), its calls bypass
+:meth:`KnowledgeStore.errors` (chromadb's ``AttributeError``/``KeyError`` would escape
+untranslated), and its ``max_marginal_relevance_search`` returns the MMR picks
+re-sorted by similarity (``[r for i, r in enumerate(candidates) if i in picks]``),
+losing the pick order MMR ranks by. The ranking itself is the library's:
+langchain-core's ``maximal_marginal_relevance`` (langchain-chroma calls an identical
+copy) on the same ``fetch_k`` candidates. ``tests/test_store_langchain.py`` checks
+against both: similarity results equal ``similarity_search_with_score`` (ids, texts,
+score = 1 - distance); MMR equals the library function's pick order, and
+langchain-chroma's MMR result is the same set, differing only in order (in 13 of the
+test's 20 questions).
 """
 
 from __future__ import annotations
@@ -89,7 +103,7 @@ def search(
 
 
 def _mmr_order(query: np.ndarray, vectors: Any, k: int, lambda_mult: float) -> list[int]:
-    from langchain_chroma.vectorstores import maximal_marginal_relevance
+    from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
     return maximal_marginal_relevance(query, list(vectors), lambda_mult=lambda_mult, k=k)
 
