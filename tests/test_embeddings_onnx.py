@@ -49,6 +49,7 @@ def test_onnx_query_vectors_equal_sentence_transformers_encode(
     got = np.stack([onnx_embedder.encode_query(text) for text in texts])
     assert np.abs(got - expected).max() <= 1e-5
     assert float(np.min(np.sum(got * expected, axis=1))) >= 0.9999
+    assert onnx.encode([]).shape == (0, 384)
     batch = onnx.encode(texts[:8])  # a padded batch gives the same vectors
     assert np.abs(batch - expected[:8]).max() <= 1e-5
     cached = sorted(p.name for p in onnx_embedder.onnx_dir.iterdir())  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ def test_twenty_item_run_with_the_tiny_model_writes_the_report(
     argv = [
         "eval", "medqa", "--data", str(fixtures_dir / MEDQA), "--model", str(model_dir),
         "--limit", "20", "--batch-size", "4", "--max-new-tokens", "8", "--out", str(out),
-        "--no-progress",
+        "--no-progress", "--scoring", "generate",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -37,11 +37,66 @@ def test_twenty_item_run_with_the_tiny_model_writes_the_report(
     assert metrics["correct"] == sum(row["correct"] for row in rows)
     assert metrics["unparsable"] == sum(row["answer"] is None for row in rows)
     assert report["run"]["model"] == str(model_dir) and report["run"]["max_new_tokens"] == 8
+    assert report["run"]["scoring"] == "generate"
     assert "| Accuracy |" in (out / "report.md").read_text()
 
     # the same command again finds every item done and asks the model nothing
     assert main(argv) == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == 20
+
+
+@pytest.mark.slow
+def test_multiple_choice_is_scored_by_loglikelihood_by_default(
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_dir = build_tiny_llama(tmp_path / "tiny-llama")
+    out = tmp_path / "run"
+    argv = [
+        "eval", "medqa", "--data", str(fixtures_dir / MEDQA), "--model", str(model_dir),
+        "--limit", "12", "--out", str(out), "--no-progress",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "0 unparsable, length-normalised " in printed and "scoring: loglik" in printed
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 12
+    for row in rows:  # every item answered: the most likely option, by acc and acc_norm
+        assert row["answer"] in "ABCD" and row["answer_norm"] in "ABCD"
+        assert row["answer"] == max(row["logprobs"], key=row["logprobs"].get)
+        assert row["prediction"].startswith(f"{row['answer']}. ")
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["scoring"] == "loglik" and report["run"]["max_new_tokens"] is None
+    assert report["metrics"]["unparsable"] == 0
+    norm = sum(row["correct_norm"] for row in rows) / 12
+    assert report["metrics"]["accuracy_norm"] == pytest.approx(norm)
+    # a generation run cannot resume into these results
+    assert main([*argv, "--scoring", "generate"]) == 2
+    assert "scoring: 'loglik' there, 'generate' now" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--scoring", "bogus"], "--scoring must be one of loglik, generate, got 'bogus'"),
+        (["--scoring", "loglik", "--mode", "agent"], "--scoring loglik scores the bare model"),
+    ],
+)
+def test_bad_scoring_exits_2_with_one_line(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str], fixtures_dir: Path
+) -> None:
+    argv = ["eval", "medqa", "--data", str(fixtures_dir / MEDQA), "--model", "none", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_loglik_scoring_refuses_free_text_benchmarks(
+    capsys: pytest.CaptureFixture[str], fixtures_dir: Path
+) -> None:
+    data = fixtures_dir / "benchmarks" / "pubchemqa" / "pubchemqa_test_synthetic.json"
+    argv = ["eval", "pubchemqa", "--data", str(data), "--model", "none", "--scoring", "loglik"]
+    assert main(argv) == 2
+    assert "--scoring loglik is not available for pubchemqa" in capsys.readouterr().err
 
 
 def test_unknown_benchmark_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -379,17 +379,22 @@ def test_two_identical_concurrent_ingests_embed_once(isolated_settings: Path) ->
     assert_each_record_once(first, {f"{s}:{r}" for s, r in TOPICS})
 
 
-def test_repeated_query_reuses_its_vector(store: KnowledgeStore) -> None:
+def test_repeated_query_reuses_its_vector(
+    store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.add_documents(topic_documents())
     store.embedder.clear_query_cache()
     calls: list[str] = []
-    real_encode = store.embedder.encode
+    onnx = store.embedder.query_encoder()
+    assert onnx is not None  # a new question is encoded by onnxruntime, not torch
+    for encoder in (store.embedder, onnx):
+        real_encode = encoder.encode
 
-    def encode(texts: list[str], **kwargs: object) -> object:
-        calls.extend(texts)
-        return real_encode(texts, **kwargs)  # type: ignore[arg-type]
+        def encode(texts: list[str], real: object = real_encode) -> object:
+            calls.extend(texts)
+            return real(texts)  # type: ignore[operator]
 
-    store.embedder.encode = encode  # type: ignore[method-assign]
+        monkeypatch.setattr(encoder, "encode", encode)
     first = store.search("hormone that lowers blood sugar", k=2)
     again = store.search("hormone that lowers blood sugar", k=2)
     store.search("virus outbreak", k=1)

@@ -66,7 +66,7 @@ def test_mmr_order_equals_the_library_on_the_same_candidates(
     store, questions = filled
     reordered = 0
     for question in questions:
-        ours = [h.document.id for h in store.search(question, k=4, mmr=True, fetch_k=12)]
+        ours = [str(h.document.id) for h in store.search(question, k=4, mmr=True, fetch_k=12)]
         vector = store.embedder.encode_query(question)
         found = store.collection.query(
             query_embeddings=[vector], n_results=12, include=["embeddings"]

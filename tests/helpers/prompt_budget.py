@@ -19,6 +19,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from biomed_agent.agent.state import Entities
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKENIZER = ROOT / "tests" / "fixtures" / "llama2_tokenizer" / "tokenizer.json.xz"
 TOOL_PROMPTS = ROOT / "tests" / "fixtures" / "tool_prompts" / "tool_prompts.json"
@@ -179,10 +181,8 @@ def measure_tools(chat: Any) -> Iterator[Measured]:
     )
 
 
-def _worst_entities() -> dict[str, Any]:
-    from biomed_agent.agent.state import Entities
-
-    return Entities(  # type: ignore[typeddict-item]
+def _worst_entities() -> Entities:
+    return Entities(
         inchikeys=["BSYNRYMUTXBXSQ-UHFFFAOYSA-N"] * 3,
         carried_over=[],
         accessions=["P04637", "P38398", "Q9Y6K9", "P00533", "O15111", "P31749", "Q13315"],
@@ -218,13 +218,13 @@ def measure_planner(chat: Any, has_10b: bool = False) -> Iterator[Measured]:
     for label, observations in (("first round", []), ("replanning, 12 failed steps", failed)):
         for which, shown in (("offered", offered), ("largest", largest)):
             schema = plan_schema(shown, 12)
-            prompt = fit_plan_prompt(  # as the agent's plan node renders it
-                chat,
-                lambda rows, shown=shown, observations=observations: render_plan_prompt(
+
+            def render(rows: int, shown: Any = shown, observations: Any = observations) -> str:
+                return render_plan_prompt(
                     clip_question(chat, question), entities, suggested, observations, shown, rows
-                ),
-                schema,
-            )
+                )
+
+            prompt = fit_plan_prompt(chat, render, schema)  # as the agent's plan node does
             messages = [SystemMessage(load_prompt("agent_system")), HumanMessage(prompt)]
             yield Measured(
                 f"planner ({label}; {len(shown)} {which} tools)",
@@ -309,7 +309,7 @@ def measure_eval(chat: Any) -> Iterator[Measured]:
     from biomed_agent.eval.prompting import build_prompt
 
     for name, benchmark in BENCHMARKS.items():
-        folder = BENCHMARK_DATA / name
+        folder = BENCHMARK_DATA / _FOLDERS.get(name, name)
         items = _fixture_items(benchmark, folder)
         if not items:
             continue
@@ -323,6 +323,29 @@ def measure_eval(chat: Any) -> Iterator[Measured]:
             prompt_tokens(chat, messages),
             benchmark.answer_tokens,
         )
+
+
+_FOLDERS = {"medqa": "medqa_usmle", "mmlu-medicine": "mmlu_professional_medicine"}
+
+
+def measure_10b(chat: Any, question_tokens: int = 256) -> Iterator[Measured]:
+    """BioMedGPT-10B's prompt (``protein_qa``): its multimodal system text, the longest
+    protein (1,024 encoder positions, one ``[PAD]`` each) and a question; its 256 answer
+    tokens reserved. The text is counted on the Llama-2 tokenizer, the positions added."""
+    from biomed_agent.models.multimodal.model import MAX_PROTEIN_TOKENS
+    from biomed_agent.models.multimodal.placeholders import PROTEIN_TURN
+    from biomed_agent.prompts import load_prompt_data
+
+    system = load_prompt_data("biomedgpt_conversation")["system_multimodal"]
+    turn = PROTEIN_TURN.replace("<proteinHere>", "")
+    question = "1" * question_tokens  # digits: one token each
+    messages = [SystemMessage(system), HumanMessage(turn), HumanMessage(question)]
+    yield Measured(
+        f"BioMedGPT-10B protein_qa (1,022 residues, {question_tokens}-token question)",
+        prompt_tokens(chat, messages) + MAX_PROTEIN_TOKENS,
+        256,
+        "ChatBioMedGPT10B: max_new_tokens 256",
+    )
 
 
 def _fixture_items(benchmark: Any, folder: Path) -> list[Any]:
@@ -354,4 +377,5 @@ def measure(chat: Any) -> list[Measured]:
         *measure_planner(chat),
         *measure_answer(chat),
         *measure_eval(chat),
+        *measure_10b(chat),
     ]

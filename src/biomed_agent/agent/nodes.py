@@ -155,15 +155,15 @@ class AgentNodes:
                     context.tools,
                     has_10b=context.settings.biomedgpt10b_path is not None,
                 )
-                question = clip_question(context.model, state["question"])
-                prompt = fit_plan_prompt(  # the most rows that fit the model's budget
-                    context.model,
-                    lambda rows: render_plan_prompt(
-                        question, state["entities"], suggested, observations, offered, rows
-                    ),
-                    plan_schema(offered, context.max_steps),
-                )
-                try:
+                try:  # budgeting loads the model: a load failure falls back to the rules too
+                    question = clip_question(context.model, state["question"])
+                    prompt = fit_plan_prompt(  # the most rows that fit the model's budget
+                        context.model,
+                        lambda rows: render_plan_prompt(
+                            question, state["entities"], suggested, observations, offered, rows
+                        ),
+                        plan_schema(offered, context.max_steps),
+                    )
                     proposed = model_plan(context.model, prompt, offered, context.max_steps)
                 except (ValueError, BiomedAgentError) as exc:
                     notes.append(f"the model's plan was rejected, rules used instead: {exc}")

@@ -43,6 +43,12 @@ def register(subparsers: Any) -> None:
     )
     command.add_argument("--mode", choices=("bare", "agent"), default="bare", help="default: bare")
     command.add_argument(
+        "--scoring",
+        help="loglik: pick the option the model finds most likely (lm-evaluation-harness's "
+        "acc and acc_norm; default for choice and yes/no benchmarks with --mode bare on a "
+        "local model); generate: read the answer from the model's reply (default otherwise)",
+    )
+    command.add_argument(
         "--limit",
         type=int,
         help="evaluate N items: a seeded sample, stratified by gold label for choice and "
@@ -80,10 +86,12 @@ def _summary(report: dict[str, Any]) -> str:
             parts.append(f"{name} unavailable ({row['unavailable']})")
         elif name == "accuracy":
             metrics = report["metrics"]
+            norm = metrics.get("accuracy_norm")
             parts.append(
                 f"accuracy {100 * ours:.1f} % (95 % CI {100 * metrics['ci95_low']:.1f}"
-                f"–{100 * metrics['ci95_high']:.1f}), {metrics['unparsable']} unparsable;"
-                f" paper {100 * paper:.1f} %"
+                f"–{100 * metrics['ci95_high']:.1f}), {metrics['unparsable']} unparsable"
+                + (f", length-normalised {100 * norm:.1f} %" if norm is not None else "")
+                + f"; paper {100 * paper:.1f} %"
             )
         else:
             parts.append(f"{name} {ours:.3f} (paper {paper:.3f})")
@@ -108,6 +116,21 @@ def run(args: argparse.Namespace) -> int:
         )
     settings = get_settings()
     model_name = args.model or settings.model
+    from biomed_agent.eval import biomedgpt10b
+    from biomed_agent.eval.runner import SCORINGS, default_scoring
+
+    ten_b = biomedgpt10b.is_biomedgpt10b(model_name)
+    scoring = args.scoring or (
+        "generate" if ten_b else default_scoring(benchmark.kind, args.mode, model_name)
+    )
+    if scoring not in SCORINGS or (scoring == "loglik" and (ten_b or benchmark.kind == "text")):
+        why = "a BioMedGPT-10B checkpoint" if ten_b else f"{benchmark.name} (free text)"
+        raise InvalidInputError(
+            f"--scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}"
+            if scoring not in SCORINGS
+            else f"--scoring loglik is not available for {why}; use --scoring generate",
+            input_name="--scoring",
+        )
     if benchmark.kind == "text":
         from biomed_agent.eval.metrics import caption_tokenizer
 
@@ -137,9 +160,6 @@ def run(args: argparse.Namespace) -> int:
             settings.model_copy(update={"model": model_name, "max_new_tokens": max_new_tokens})
         )
 
-    from biomed_agent.eval import biomedgpt10b
-
-    ten_b = biomedgpt10b.is_biomedgpt10b(model_name)
     if ten_b:
         if args.mode != "bare" or args.shots:
             raise InvalidInputError(
@@ -152,7 +172,14 @@ def run(args: argparse.Namespace) -> int:
             "bare", lambda: chat, settings=settings
         )
     else:
-        answer = answerer_for_mode(args.mode, build_model, settings=settings, shots=args.shots)
+        answer = answerer_for_mode(
+            args.mode,
+            build_model,
+            settings=settings,
+            shots=args.shots,
+            scoring=scoring,
+            kind=benchmark.kind,
+        )
     out_dir = args.out or Path("eval-runs") / (
         f"{benchmark.name}-{args.mode}-{Path(model_name).name}-{args.shots}shot"
     )
@@ -168,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
             data=str(data.source),
             split=data.split,
             config=data.config,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=None if scoring == "loglik" else max_new_tokens,
+            scoring=scoring,
             inputs=biomedgpt10b.inputs_label(benchmark.name, ten_b),
             caption_tokens=args.caption_tokens,
         ),
@@ -180,6 +208,6 @@ def run(args: argparse.Namespace) -> int:
     if outcome.report["run"].get("inputs"):
         print(f"inputs: {outcome.report['run']['inputs']}")
     limited = f" ({sampled} evaluated)" if len(items) < len(data.items) else ""
-    print(f"data: {data.describe()}{limited}")
+    print(f"data: {data.describe()}{limited}; scoring: {scoring}")
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
     return 0

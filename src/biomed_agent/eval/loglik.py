@@ -6,8 +6,14 @@ instead asks how likely the model finds each option after the prompt:
 
 - ``acc``: the option with the highest summed log-probability;
 - ``acc_norm``: the highest log-probability per character of the option
-  (lm-evaluation-harness's length normalisation), so long options are not
-  penalised for their length.
+  (lm-evaluation-harness 0.4's ``acc_norm``: ``lls / len(choice)``, characters of
+  the choice without the target delimiter; its ``acc_bytes`` divides by UTF-8
+  bytes instead), so long options are not penalised for their length.
+
+As in the harness, whitespace ending the context (the chat template's newline
+after ``assistant``) is scored as the start of each continuation; ties go to the
+first option (``numpy.argmax``). ``tests/test_lm_eval.py`` checks both choices
+item for item against lm_eval's own HF model.
 
 Every item gets an answer, so the unparsable rate is 0 by construction. The
 context is the model's own rendering of :func:`~biomed_agent.eval.prompting.build_prompt`
@@ -19,16 +25,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from biomed_agent.errors import InvalidInputError
 from biomed_agent.eval.items import EvalItem, TaskKind
-from biomed_agent.eval.prompting import build_prompt
+from biomed_agent.eval.prompting import Prompt, build_prompt
 
 if TYPE_CHECKING:
     from biomed_agent.models.chat_model import ChatBioMedGPT
 
-__all__ = ["ItemScores", "option_continuations", "score_items"]
+__all__ = [
+    "ItemScores",
+    "LoglikAnswerer",
+    "option_continuations",
+    "score_items",
+    "score_prompts",
+]
 
 YESNO_LABELS = ("yes", "no", "maybe")
 
@@ -75,10 +87,20 @@ def score_items(
     examples: Sequence[Sequence[EvalItem]] | None = None,
 ) -> list[ItemScores]:
     """Score every option of every item (``examples[i]``: few-shot examples of item i)."""
+    prompts = [
+        build_prompt(kind, item, examples[i] if examples is not None else ())
+        for i, item in enumerate(items)
+    ]
+    return score_prompts(chat, kind, items, prompts)
+
+
+def score_prompts(
+    chat: ChatBioMedGPT, kind: TaskKind, items: Sequence[EvalItem], prompts: Sequence[Prompt]
+) -> list[ItemScores]:
+    """Score every option of ``items[i]`` after ``prompts[i]`` (rendered by ``chat``)."""
     results = []
-    for i, item in enumerate(items):
-        shots = examples[i] if examples is not None else ()
-        context = chat.prompt_text(build_prompt(kind, item, shots))
+    for item, prompt in zip(items, prompts, strict=True):
+        context = chat.prompt_text(prompt)
         options = option_continuations(kind, item)
         scores = chat.loglikelihood([(context, text) for text in options.values()])
         results.append(
@@ -91,3 +113,46 @@ def score_items(
             )
         )
     return results
+
+
+class LoglikAnswerer:
+    """``--scoring loglik`` for :func:`~biomed_agent.eval.runner.run_eval`: rows from scores.
+
+    Each row's ``answer`` is ``acc``'s choice (never ``None``: nothing is unparsable);
+    ``answer_norm``/``correct_norm`` carry ``acc_norm``'s and ``logprobs`` every option's.
+    """
+
+    def __init__(self, chat: ChatBioMedGPT, kind: TaskKind) -> None:
+        if kind not in ("choice", "yesno"):
+            raise InvalidInputError(
+                "--scoring loglik needs a multiple-choice or yes/no benchmark; text QA "
+                "is scored by generation (--scoring generate)",
+                input_name="--scoring",
+            )
+        self.chat = chat
+        self.kind: TaskKind = kind
+
+    def __call__(self, prompts: Sequence[Prompt]) -> list[str]:
+        raise TypeError("LoglikAnswerer scores items; call score_rows(items, prompts)")
+
+    def score_rows(
+        self, items: Sequence[EvalItem], prompts: Sequence[Prompt]
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for item, scores in zip(
+            items, score_prompts(self.chat, self.kind, items, prompts), strict=True
+        ):
+            continuations = option_continuations(self.kind, item)
+            rows.append(
+                {
+                    "id": item.id,
+                    "gold": item.answer,
+                    "prediction": continuations[scores.pred],
+                    "answer": scores.pred,
+                    "correct": scores.pred == item.answer,
+                    "answer_norm": scores.pred_norm,
+                    "correct_norm": scores.pred_norm == item.answer,
+                    "logprobs": dict(zip(scores.labels, scores.logprobs, strict=True)),
+                }
+            )
+        return rows

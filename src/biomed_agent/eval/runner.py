@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from biomed_agent.errors import BiomedAgentError, ConfigurationError, InvalidInputError
 from biomed_agent.eval.benchmarks import Benchmark
 from biomed_agent.eval.extract import extract_answer
-from biomed_agent.eval.items import EvalItem
+from biomed_agent.eval.items import EvalItem, TaskKind
 from biomed_agent.eval.metrics import load_wordnet
 from biomed_agent.eval.prompting import FewShotSampler, Prompt, build_prompt, templates_digest
 from biomed_agent.eval.report import build_report, write_report
@@ -36,12 +36,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODES",
+    "SCORINGS",
     "AnswerFn",
     "EvalOutcome",
     "RunSettings",
     "agent_answerer",
     "answerer_for_mode",
     "chat_model_answerer",
+    "default_scoring",
     "run_eval",
 ]
 
@@ -49,6 +51,18 @@ AnswerFn = Callable[[Sequence[Prompt]], list[str]]
 """Answers a batch of prompts, one text per prompt, in order."""
 
 MODES = ("bare", "agent")
+SCORINGS = ("loglik", "generate")
+"""``loglik``: each option's log-likelihood picks the answer (lm-evaluation-harness's
+multiple-choice scoring, :mod:`biomed_agent.eval.loglik`); ``generate``: the model
+writes an answer and :func:`~biomed_agent.eval.extract.extract_answer` reads it."""
+
+
+def default_scoring(kind: TaskKind, mode: str, model: str) -> str:
+    """``loglik`` for choice and yes/no benchmarks on a local model in bare mode, else
+    ``generate`` (the agent and remote ``openai:`` models give no log-likelihoods)."""
+    if kind in ("choice", "yesno") and mode == "bare" and not model.startswith("openai:"):
+        return "loglik"
+    return "generate"
 
 
 def chat_model_answerer(model: BaseChatModel) -> AnswerFn:
@@ -87,15 +101,30 @@ def answerer_for_mode(
     *,
     settings: Settings | None = None,
     shots: int = 0,
+    scoring: str = "generate",
+    kind: TaskKind = "choice",
 ) -> AnswerFn:
     """The :data:`AnswerFn` of ``mode``; ``model`` is built only when the mode needs it.
 
     ``bare`` needs a chat model; ``agent`` also runs model-free when ``model`` gives
     ``None`` (``BIOMED_MODEL=none``), answering from its tools and records alone.
+    ``scoring="loglik"`` (bare mode, a local ``ChatBioMedGPT``) scores ``kind``'s
+    options by log-likelihood instead of generating.
     """
     if mode not in MODES:
         raise InvalidInputError(
             f"--mode must be one of {', '.join(MODES)}, got {mode!r}", input_name="--mode"
+        )
+    if scoring not in SCORINGS:
+        raise InvalidInputError(
+            f"--scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}",
+            input_name="--scoring",
+        )
+    if scoring == "loglik" and mode != "bare":
+        raise InvalidInputError(
+            f"--scoring loglik scores the bare model's options; --mode {mode} answers in "
+            "text, so use --scoring generate (or --mode bare)",
+            input_name="--scoring",
         )
     if mode == "agent":
         if shots:
@@ -113,6 +142,17 @@ def answerer_for_mode(
             "--mode bare needs a chat model, but the model setting is 'none'; pass --model "
             "or set BIOMED_MODEL (or evaluate the model-free agent with --mode agent)"
         )
+    if scoring == "loglik":
+        from biomed_agent.eval.loglik import LoglikAnswerer
+        from biomed_agent.models.chat_model import ChatBioMedGPT
+
+        if not isinstance(chat, ChatBioMedGPT):
+            raise InvalidInputError(
+                f"--scoring loglik needs a local model that gives log-likelihoods, not "
+                f"{type(chat).__name__}; use --scoring generate",
+                input_name="--scoring",
+            )
+        return LoglikAnswerer(chat, kind)
     return chat_model_answerer(chat)
 
 
@@ -132,6 +172,9 @@ class RunSettings:
 
     max_new_tokens: int | None = None
     """Generation limit the model was built with (``None``: the model's own default)."""
+
+    scoring: str = "generate"
+    """``generate`` or ``loglik`` (see :data:`SCORINGS`)."""
 
     inputs: str | None = None
     """PubChemQA/UniProtQA: how the molecule/protein reached the model -- through
@@ -237,24 +280,26 @@ def run_eval(
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             by_items = getattr(answer, "answer_items", None)  # encoder inputs (10B)
-            if by_items is not None:
-                replies = by_items(batch)
+            scored = getattr(answer, "score_rows", None)  # --scoring loglik
+            prompts = (
+                []
+                if by_items is not None
+                else [
+                    build_prompt(
+                        benchmark.kind, item, sampler.examples_for(item) if sampler else ()
+                    )
+                    for item in batch
+                ]
+            )
+            if scored is not None:
+                rows = scored(batch, prompts)
             else:
-                replies = answer(
-                    [
-                        build_prompt(
-                            benchmark.kind, item, sampler.examples_for(item) if sampler else ()
-                        )
-                        for item in batch
-                    ]
-                )
-            if len(replies) != len(batch):
-                raise BiomedAgentError(
-                    f"--mode {settings.mode} answered {len(replies)} of {len(batch)} prompts"
-                )
-            rows = [
-                _row(benchmark, item, reply) for item, reply in zip(batch, replies, strict=True)
-            ]
+                replies = by_items(batch) if by_items is not None else answer(prompts)
+                if len(replies) != len(batch):
+                    raise BiomedAgentError(
+                        f"--mode {settings.mode} answered {len(replies)} of {len(batch)} prompts"
+                    )
+                rows = [_row(benchmark, item, r) for item, r in zip(batch, replies, strict=True)]
             results.append(rows)
             done.update((row["id"], row) for row in rows)
             bar.update(len(batch))
@@ -266,6 +311,9 @@ def run_eval(
 
         return load_wordnet(get_settings().data_dir / "nltk_data")
 
-    report = build_report(benchmark, [done[item.id] for item in items], asdict(settings), wordnet)
+    rows = [done[item.id] for item in items]
+    report = build_report(benchmark, rows, asdict(settings), wordnet)
+    if rows and all("correct_norm" in row for row in rows):  # loglik: acc_norm beside acc
+        report["metrics"]["accuracy_norm"] = sum(bool(r["correct_norm"]) for r in rows) / len(rows)
     json_path, md_path = write_report(out_dir, report)
     return EvalOutcome(report, results.path, json_path, md_path, asked=len(todo))

@@ -257,17 +257,10 @@ class ChatBioMedGPT(BioMedChatBase):
         The request lm-evaluation-harness scores multiple choice with; continuation
         tokens are cut from the joint tokenization, as the harness does.
         """
-        from biomed_agent.models.scoring import continuation_logprobs, split_continuation
+        from biomed_agent.models.scoring import loglikelihoods
 
-        loaded = self.loaded()
         special = self.resolved_chat_format() == "biomedgpt"
-        scores = []
-        for context, continuation in requests:
-            head, tail = split_continuation(
-                loaded.tokenizer, context, continuation, special=special
-            )
-            scores += continuation_logprobs(loaded, head, [tail])
-        return scores
+        return loglikelihoods(self.loaded(), requests, special=special)
 
     def _decoding_mode(
         self, loaded: LoadedModel, request: GenerationRequest, prompt: LocalPrompt

@@ -27,7 +27,7 @@ import torch
 from biomed_agent.models.loading import LoadedModel
 from biomed_agent.models.prefix_cache import cache_kwarg
 
-__all__ = ["ContinuationScore", "continuation_logprobs", "split_continuation"]
+__all__ = ["ContinuationScore", "continuation_logprobs", "loglikelihoods", "split_continuation"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,15 @@ class ContinuationScore:
 def split_continuation(
     tokenizer: object, context: str, continuation: str, *, special: bool
 ) -> tuple[list[int], list[int]]:
-    """Context ids and continuation ids, split where the joint tokenization allows."""
+    """Context ids and continuation ids, split where the joint tokenization allows.
+
+    As lm-evaluation-harness does (``LM._encode_pair``), whitespace ending the context
+    moves to the start of the continuation: a chat prompt's ``"assistant\n"`` is scored
+    as ``"assistant"`` + ``"\nyes"``, so the newline's log-probability counts too.
+    """
+    spaces = len(context) - len(context.rstrip())
+    if spaces and len(context) > spaces:
+        context, continuation = context[:-spaces], context[-spaces:] + continuation
     whole: list[int] = tokenizer(context + continuation, add_special_tokens=special).input_ids  # type: ignore[operator]
     head: list[int] = tokenizer(context, add_special_tokens=special).input_ids  # type: ignore[operator]
     cut = len(head)
@@ -107,3 +115,26 @@ def continuation_logprobs(
             greedy = all(int(row.argmax()) == token for row, token in zip(rows, ids, strict=True))
             scores.append(ContinuationScore(logprob, len(ids), greedy))
     return scores
+
+
+def loglikelihoods(
+    loaded: LoadedModel, requests: Sequence[tuple[str, str]], *, special: bool
+) -> list[ContinuationScore]:
+    """Score ``(context, continuation)`` string pairs, in order.
+
+    Requests whose contexts tokenize alike share one encoding of the context (the
+    options of one multiple-choice item cost one forward pass over the prompt).
+    """
+    split = [
+        split_continuation(loaded.tokenizer, context, continuation, special=special)
+        for context, continuation in requests
+    ]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, (head, _) in enumerate(split):
+        groups.setdefault(tuple(head), []).append(index)
+    scores: list[ContinuationScore | None] = [None] * len(split)
+    for key, indices in groups.items():
+        results = continuation_logprobs(loaded, list(key), [split[i][1] for i in indices])
+        for index, score in zip(indices, results, strict=True):
+            scores[index] = score
+    return [score for score in scores if score is not None]

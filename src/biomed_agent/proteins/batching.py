@@ -17,9 +17,11 @@ row`` — the padded token count the model actually computes — stays within
 budget is run alone. Results are put back in input order by the caller.
 
 **Measured batch sizes.** Batching is not free on a CPU: padding is computed
-like real tokens, and a batch's attention tensors (``rows x heads x length²``)
-leave the cache sooner than one row's, so for rows of a few hundred residues a
-batch can cost more per residue than the same rows one at a time. The
+like real tokens, and a batch's working set leaves the cache sooner than one
+row's, so for rows of a few hundred residues a batch can cost more per residue
+than the same rows one at a time (with fair-esm's explicit attention, whose
+``rows x heads x length²`` score tensors made this worse, batches of 8 cost 1.3-2.6x
+per row from 120 residues up; see docs/benchmarks.md). The
 :class:`BatchTuner` therefore decides from measured cost, not a fixed rule. Rows
 fall into half-octave length classes; a batch never pads more than
 ``PADDING_BUDGET`` of its real tokens and never exceeds ``token_budget``. In each

@@ -89,6 +89,9 @@ class OnnxQueryEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One float32 unit vector per text (a batch is padded to its longest text)."""
+        if not texts:
+            width = self.session.get_outputs()[0].shape[-1]
+            return np.zeros((0, width if isinstance(width, int) else 0), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(
             [text.lower() for text in texts] if self.lower_case else list(texts)
         )

@@ -1,0 +1,92 @@
+"""The ``biomedgpt`` lm_eval model's three request types, on the tiny random Llama.
+
+The agreement with lm_eval's own HF model on real tasks is tests/test_lm_eval.py (SmolLM2);
+here each request type is checked against a plain transformers computation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("lm_eval", reason="lm-eval is in the dev extra (pip install lm-eval)")
+
+import torch
+from lm_eval.api.instance import Instance
+from lm_eval.api.registry import get_model
+
+from biomed_agent.errors import InvalidInputError
+from biomed_agent.eval.lm_eval_model import BioMedGPTLM
+from biomed_agent.models.chat_model import ChatBioMedGPT
+
+
+@pytest.fixture(scope="module")
+def lm(tiny_llama_dir: Path) -> BioMedGPTLM:
+    model = get_model("biomedgpt").create_from_arg_string(
+        f"pretrained={tiny_llama_dir},device=cpu,context_window=64", {"batch_size": 4}
+    )
+    assert isinstance(model, BioMedGPTLM) and isinstance(model.chat, ChatBioMedGPT)
+    return model
+
+
+def _request(kind: str, *args: object) -> Instance:
+    return Instance(request_type=kind, doc={}, arguments=args, idx=0)
+
+
+def _direct_logprobs(lm: BioMedGPTLM, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return lm.loaded.model(input_ids=torch.tensor([ids])).logits[0].float().log_softmax(-1)
+
+
+def test_loglikelihood_moves_trailing_space_and_scores_empty_contexts(lm: BioMedGPTLM) -> None:
+    tokenizer = lm.loaded.tokenizer
+    (scored, empty) = lm.loglikelihood(
+        [_request("loglikelihood", "The answer is ", "yes"), _request("loglikelihood", "", "no")]
+    )
+    whole = tokenizer("The answer is yes", add_special_tokens=False).input_ids
+    head = tokenizer("The answer is", add_special_tokens=False).input_ids  # " " moved on
+    rows = _direct_logprobs(lm, whole)
+    expected = sum(float(rows[i - 1, whole[i]]) for i in range(len(head), len(whole)))
+    assert scored[0] == pytest.approx(expected, abs=1e-4)
+    tail = tokenizer("no", add_special_tokens=False).input_ids
+    ids = [lm._prefix_id(), *tail]
+    rows = _direct_logprobs(lm, ids)
+    assert empty[0] == pytest.approx(
+        sum(float(rows[i - 1, ids[i]]) for i in range(1, len(ids))), abs=1e-4
+    )
+
+
+def test_rolling_loglikelihood_sums_every_token_across_windows(lm: BioMedGPTLM) -> None:
+    text = "aspirin inhibits cyclooxygenase " * 12  # longer than the 64-token window
+    (total,) = lm.loglikelihood_rolling([_request("loglikelihood_rolling", text)])
+    ids = lm.loaded.tokenizer(text, add_special_tokens=False).input_ids
+    assert len(ids) > 64
+    # the first window, scored directly, is part of the total; every token counts once
+    first = [lm._prefix_id(), *ids[:63]]
+    rows = _direct_logprobs(lm, first)
+    head = sum(float(rows[i - 1, first[i]]) for i in range(1, len(first)))
+    assert total < head < 0
+
+
+def test_generate_until_is_greedy_decoding_cut_at_the_stop_string(lm: BioMedGPTLM) -> None:
+    context = "Question: what is aspirin?\nAnswer:"
+    (full,) = lm.generate_until([_request("generate_until", context, {"max_gen_toks": 12})])
+    loaded = lm.loaded
+    ids = loaded.tokenizer(context, add_special_tokens=False).input_ids
+    with torch.inference_mode():
+        out = loaded.model.generate(
+            input_ids=torch.tensor([ids]), max_new_tokens=12, do_sample=False
+        )
+    direct = loaded.tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)
+    assert full == direct[: len(full)] and full
+    stop = full[len(full) // 2 :][:2]
+    (cut,) = lm.generate_until(
+        [_request("generate_until", context, {"max_gen_toks": 12, "until": [stop]})]
+    )
+    assert cut == full.split(stop, 1)[0]
+
+
+def test_missing_checkpoint_is_a_typed_error() -> None:
+    with pytest.raises(InvalidInputError, match="pretrained="):
+        BioMedGPTLM()
