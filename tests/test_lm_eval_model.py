@@ -44,8 +44,9 @@ def test_loglikelihood_moves_trailing_space_and_scores_empty_contexts(lm: BioMed
     (scored, empty) = lm.loglikelihood(
         [_request("loglikelihood", "The answer is ", "yes"), _request("loglikelihood", "", "no")]
     )
-    whole = tokenizer("The answer is yes", add_special_tokens=False).input_ids
-    head = tokenizer("The answer is", add_special_tokens=False).input_ids  # " " moved on
+    special = lm._special()  # BioMedGPT format: the tokenizer's BOS leads the context
+    whole = tokenizer("The answer is yes", add_special_tokens=special).input_ids
+    head = tokenizer("The answer is", add_special_tokens=special).input_ids  # " " moved on
     rows = _direct_logprobs(lm, whole)
     expected = sum(float(rows[i - 1, whole[i]]) for i in range(len(head), len(whole)))
     assert scored[0] == pytest.approx(expected, abs=1e-4)
@@ -73,7 +74,7 @@ def test_generate_until_is_greedy_decoding_cut_at_the_stop_string(lm: BioMedGPTL
     context = "Question: what is aspirin?\nAnswer:"
     (full,) = lm.generate_until([_request("generate_until", context, {"max_gen_toks": 12})])
     loaded = lm.loaded
-    ids = loaded.tokenizer(context, add_special_tokens=False).input_ids
+    ids = loaded.tokenizer(context, add_special_tokens=lm._special()).input_ids
     with torch.inference_mode():
         out = loaded.model.generate(
             input_ids=torch.tensor([ids]), max_new_tokens=12, do_sample=False
