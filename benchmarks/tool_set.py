@@ -110,10 +110,11 @@ def arms(rows: list[Row], weight: float) -> dict[str, int]:
 def run(
     set_name: str, *, limit: int | None, seed: int, names_only: bool, grid: bool, tokens: int
 ) -> list[Row]:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
     from biomed_agent.models.chat_model import ChatBioMedGPT
     from biomed_agent.models.tool_choice import PRIOR_WEIGHT
     from biomed_agent.tools import get_tools
-    from langchain_core.utils.function_calling import convert_to_openai_tool
 
     items = load_items(set_name, limit, seed)
     chat = ChatBioMedGPT(model=str(model_dir()), device_map="cpu", max_new_tokens=tokens)
@@ -156,8 +157,7 @@ def run(
     if not names_only:
         right = sum(r.called == r.item["tool"] for r in rows)
         copied = sum(
-            r.called == r.item["tool"] and r.item["entity"].lower() in r.value.lower()
-            for r in rows
+            r.called == r.item["tool"] and r.item["entity"].lower() in r.value.lower() for r in rows
         )
         accepted = sum(r.finish == "tool_calls" for r in rows)
         print(

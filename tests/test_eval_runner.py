@@ -374,3 +374,23 @@ def test_no_items_or_repeated_ids_are_refused(medqa_items: list[EvalItem], tmp_p
         run_eval(bench, [], lambda b: [], tmp_path, RunSettings("m"))
     with pytest.raises(InvalidInputError, match="item ids repeat"):
         run_eval(bench, [medqa_items[0]] * 2, lambda b: [], tmp_path, RunSettings("m"))
+
+
+def test_loglik_scoring_needs_a_local_model_bare_mode_and_a_known_name() -> None:
+    remote = ScriptedChatModel(reply=lambda prompt: "A")
+    with pytest.raises(InvalidInputError, match="needs a local model that gives log-likelihoods"):
+        answerer_for_mode("bare", lambda: remote, scoring="loglik")
+    with pytest.raises(InvalidInputError, match="--scoring loglik scores the bare model"):
+        answerer_for_mode("agent", lambda: None, scoring="loglik")
+    with pytest.raises(InvalidInputError, match="--scoring must be one of loglik, generate"):
+        answerer_for_mode("bare", lambda: remote, scoring="logprob")
+
+
+def test_default_scoring_is_loglik_only_where_log_likelihoods_exist() -> None:
+    from biomed_agent.eval.runner import default_scoring
+
+    assert default_scoring("choice", "bare", "/models/BioMedGPT-LM-7B") == "loglik"
+    assert default_scoring("yesno", "bare", "x.gguf") == "loglik"
+    assert default_scoring("text", "bare", "/models/BioMedGPT-LM-7B") == "generate"
+    assert default_scoring("choice", "agent", "/models/BioMedGPT-LM-7B") == "generate"
+    assert default_scoring("choice", "bare", "openai:http://h:8000/v1/m") == "generate"

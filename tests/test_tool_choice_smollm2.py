@@ -33,7 +33,7 @@ def _sample() -> list[dict[str, str]]:
 def test_right_tool_and_copied_entity_on_a_seeded_sample(smollm2_dir: Path) -> None:
     from biomed_agent.tools import get_tools
 
-    chat = ChatBioMedGPT(model=str(smollm2_dir), device_map="cpu", max_new_tokens=64)
+    chat = ChatBioMedGPT(model=str(smollm2_dir), device_map="cpu", max_new_tokens=96)
     bound = chat.bind_tools(get_tools(), tool_choice="any")
     right = copied = 0
     for item in _sample():

@@ -80,6 +80,29 @@ class BioMedGPTLM(LM):
             chat = ChatBioMedGPT(model=str(model), **fields)
         self.chat = chat
 
+    @classmethod
+    def create_from_arg_string(
+        cls, arg_string: str, additional_config: dict[str, Any] | None = None
+    ) -> BioMedGPTLM:
+        from lm_eval.utils import simple_parse_args_string
+
+        return cls.create_from_arg_obj(simple_parse_args_string(arg_string), additional_config)
+
+    @classmethod
+    def create_from_arg_obj(
+        cls, arg_dict: dict[str, Any], additional_config: dict[str, Any] | None = None
+    ) -> BioMedGPTLM:
+        """``model_args`` win over the harness's own settings (its ``--device`` defaults
+        to ``cuda:0``, which is ignored when no GPU is visible)."""
+        extra = {k: v for k, v in (additional_config or {}).items() if v is not None}
+        device = extra.pop("device", None)
+        if device and "device" not in arg_dict and "device_map" not in arg_dict:
+            import torch
+
+            if not str(device).startswith("cuda") or torch.cuda.is_available():
+                extra["device"] = device
+        return cls(**{**extra, **arg_dict})
+
     @property
     def loaded(self) -> LoadedModel:
         return self.chat.loaded()

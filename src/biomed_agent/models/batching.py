@@ -12,9 +12,12 @@ each job keeps its own stream, stop strings, cancellation and usage.
 
 A job is shareable when its answer cannot depend on its batch mates: no
 per-request logits processor (constrained tool calls run alone), and greedy
-decoding or unseeded sampling (a seeded sample is reproducible only alone; its seed
-is set inside ``torch.random.fork_rng``, so it does not change the process's RNG state).
-Jobs share a batch only with jobs of the same model and an equal generation config.
+decoding or unseeded sampling (a seeded sample is decoded alone, so padding cannot
+change its logits). Sampled jobs draw their tokens with their own ``torch.Generator``
+(:mod:`biomed_agent.models.row_sampling`), never torch's global one, so a seed is
+reproducible while other threads draw random numbers, and the process's RNG state
+is left alone. Jobs share a batch only with jobs of the same model, an equal
+generation config and equal sampling filters.
 
 Gathering: ``chat.batch`` announces how many jobs are coming
 (:meth:`GenerationScheduler.expect`); while announced jobs are still missing the
@@ -47,6 +50,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from biomed_agent.models.decoding import PieceStreamer
 from biomed_agent.models.loading import LoadedModel
+from biomed_agent.models.row_sampling import RowSampler, Sampling
 
 if TYPE_CHECKING:
     from transformers import GenerationConfig, LogitsProcessor
@@ -75,7 +79,12 @@ class GenerationJob:
     """Most jobs this one may share a batch with (itself included)."""
 
     processors: Sequence[LogitsProcessor] = ()
+    sampling: Sampling | None = None
+    """Sampling filters (``None``: greedy); ``config`` itself always decodes greedily."""
+
     seed: int | None = None
+    """Seed of the job's own generator when it samples (``None``: a random one)."""
+
     prefix_length: int = 0
     """Leading ``input_ids`` shared with other calls (system text, tools): their KV cache is
     reused when the job is decoded alone (:mod:`biomed_agent.models.prefix_cache`)."""
@@ -109,7 +118,7 @@ class GenerationJob:
         return self._done.is_set()
 
     def batch_key(self) -> Hashable:
-        return (id(self.loaded), self.config.to_json_string(use_diff=False))
+        return (id(self.loaded), self.config.to_json_string(use_diff=False), self.sampling)
 
 
 class GenerationScheduler:
@@ -226,8 +235,7 @@ def _generate(group: list[GenerationJob]) -> None:
             input_ids[row, width - len(job.input_ids) :] = torch.tensor(job.input_ids)
             attention_mask[row, width - len(job.input_ids) :] = 1
         eos = _eos_ids(group[0].config)
-        seed = group[0].seed if len(group) == 1 else None
-        with loaded.lock, torch.inference_mode(), _seeded(seed, loaded.device):
+        with loaded.lock, torch.inference_mode():
             extra: dict[str, Any] = {}
             if len(group) == 1:
                 extra = _cached_prefix(group[0])
@@ -235,7 +243,7 @@ def _generate(group: list[GenerationJob]) -> None:
                 input_ids=input_ids.to(loaded.device),
                 attention_mask=attention_mask.to(loaded.device),
                 generation_config=group[0].config,
-                logits_processor=list(group[0].processors) if len(group) == 1 else [],
+                logits_processor=_processors(group),
                 stopping_criteria=StoppingCriteriaList([RowStop(group)]),
                 streamer=RowStreamer(group, width, eos),
                 **extra,
@@ -248,23 +256,14 @@ def _generate(group: list[GenerationJob]) -> None:
         job.finish()
 
 
-@contextmanager
-def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
-    """Seed one job's sampling and give the process its RNG state back afterwards.
-
-    transformers' ``generate`` draws from the global generators (it takes no
-    ``torch.Generator``), so the seed is set on them inside ``fork_rng``, which
-    restores the CPU state (and every CUDA device's, for a CUDA model) on exit.
-    """
-    if seed is None:
-        yield
-        return
-    cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.default_generator.manual_seed(seed)
-        if cuda:
-            torch.cuda.manual_seed_all(seed)
-        yield
+def _processors(group: Sequence[GenerationJob]) -> list[LogitsProcessor]:
+    """A lone job's own processors (its grammar), then the sampler, which must come last:
+    it draws from the scores every other processor has already masked."""
+    processors = list(group[0].processors) if len(group) == 1 else []
+    sampling = group[0].sampling
+    if sampling is not None:
+        processors.append(RowSampler(sampling, [job.seed for job in group]))
+    return processors
 
 
 def _cached_prefix(job: GenerationJob) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr, model_validator
 if TYPE_CHECKING:
     from transformers import GenerationConfig
 
+    from biomed_agent.models.row_sampling import Sampling
     from biomed_agent.models.scoring import ContinuationScore
 
 from biomed_agent.errors import BiomedAgentError, GenerationError, ModelLoadError
@@ -193,6 +194,7 @@ class ChatBioMedGPT(BioMedChatBase):
             shareable=self._shareable(request),
             max_batch=self.max_batch_size,
             processors=processors,
+            sampling=_sampling(params),
             seed=params.seed,
             prefix_length=prompt.prefix_length if self.prefix_cache else 0,
         )
@@ -348,21 +350,28 @@ class ChatBioMedGPT(BioMedChatBase):
 def _generation_config(
     loaded: LoadedModel, params: GenerationParams, *, max_tokens: int
 ) -> GenerationConfig:
+    """Always greedy: a sampled request draws its tokens in its own final logits step
+    (:func:`_sampling`, :mod:`biomed_agent.models.row_sampling`), with its own generator."""
     from transformers import GenerationConfig
 
-    sample = params.temperature > 0
     return GenerationConfig(
         max_new_tokens=max_tokens,
         min_new_tokens=1,
-        do_sample=sample,
-        temperature=params.temperature if sample else None,
-        top_p=params.top_p if sample else None,
-        top_k=None,
+        do_sample=False,
         repetition_penalty=params.repetition_penalty,
         bos_token_id=loaded.tokenizer.bos_token_id,
         eos_token_id=loaded.tokenizer.eos_token_id,
         pad_token_id=loaded.model.generation_config.pad_token_id,
     )
+
+
+def _sampling(params: GenerationParams) -> Sampling | None:
+    """The request's sampling filters (no top-k: the full distribution); ``None`` when greedy."""
+    from biomed_agent.models.row_sampling import Sampling
+
+    if params.temperature == 0:
+        return None
+    return Sampling(temperature=params.temperature, top_p=params.top_p, top_k=0)
 
 
 def _translate(error: BaseException, model: str) -> BaseException:

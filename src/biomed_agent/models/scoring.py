@@ -21,11 +21,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from biomed_agent.models.loading import LoadedModel
 from biomed_agent.models.prefix_cache import cache_kwarg
+
+STEP_BATCH = 8
+"""Continuations scored together in one forward pass (memory: that many copies of the
+context's KV cache)."""
 
 __all__ = ["ContinuationScore", "continuation_logprobs", "loglikelihoods", "split_continuation"]
 
@@ -98,23 +103,44 @@ def continuation_logprobs(
             **{key: past},
         )
         last = out.logits[0, -1].float().log_softmax(-1)
-        for ids in continuations:
+        steps = _continuation_steps(model, key, device, out.past_key_values, continuations)
+        for index, ids in enumerate(continuations):
             if not ids:
                 scores.append(ContinuationScore(0.0, 0, True))
                 continue
-            past = copy.deepcopy(out.past_key_values)
-            rows = [last]
-            if len(ids) > 1:
-                step = model(
-                    input_ids=torch.tensor([ids[:-1]], device=device),
-                    use_cache=True,
-                    **{key: past},
-                )
-                rows += list(step.logits[0].float().log_softmax(-1))
+            rows = [last, *steps.get(index, [])]
             logprob = sum(float(row[token]) for row, token in zip(rows, ids, strict=True))
             greedy = all(int(row.argmax()) == token for row, token in zip(rows, ids, strict=True))
             scores.append(ContinuationScore(logprob, len(ids), greedy))
     return scores
+
+
+def _continuation_steps(
+    model: Any, key: str, device: Any, past: Any, continuations: Sequence[list[int]]
+) -> dict[int, list[torch.Tensor]]:
+    """Log-softmax rows after each token but the last of every multi-token continuation.
+
+    Up to :data:`STEP_BATCH` continuations run as one right-padded batch over copies
+    of the context's cache (padding follows the real tokens, so it changes nothing
+    they attend to); one forward pass per batch instead of one per continuation.
+    """
+    multi = [index for index, ids in enumerate(continuations) if len(ids) > 1]
+    rows: dict[int, list[torch.Tensor]] = {}
+    for start in range(0, len(multi), STEP_BATCH):
+        chunk = multi[start : start + STEP_BATCH]
+        width = max(len(continuations[i]) - 1 for i in chunk)
+        batch = [
+            continuations[i][:-1] + [continuations[i][0]] * (width - len(continuations[i]) + 1)
+            for i in chunk
+        ]
+        cache = copy.deepcopy(past)
+        if len(chunk) > 1:
+            cache.batch_repeat_interleave(len(chunk))
+        step = model(input_ids=torch.tensor(batch, device=device), use_cache=True, **{key: cache})
+        logits = step.logits.float().log_softmax(-1)
+        for row, i in enumerate(chunk):
+            rows[i] = list(logits[row, : len(continuations[i]) - 1])
+    return rows
 
 
 def loglikelihoods(

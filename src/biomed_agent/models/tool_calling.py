@@ -322,14 +322,6 @@ def tool_catalogue(mode: ToolMode) -> str:
     return "\n".join(lines)
 
 
-def tool_summary(mode: ToolMode, name: str) -> str:
-    """The first sentence of the bound tool ``name``'s description."""
-    for spec in mode.tools:
-        if spec["function"]["name"] == name:
-            return _first_sentence(spec["function"].get("description", ""))
-    return ""
-
-
 def _first_sentence(text: str) -> str:
     flat = " ".join(text.split())
     head, dot, _ = flat.partition(". ")

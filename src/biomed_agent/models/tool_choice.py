@@ -50,8 +50,9 @@ __all__ = [
 CONTENT_FREE = "N/A"
 """The user message of the calibration prompt (Holtzman et al.; Zhao et al. 2021)."""
 
-PRIOR_WEIGHT = 10.0
-"""Nats per unit of cosine similarity added to the calibrated log-likelihood (dev set)."""
+PRIOR_WEIGHT = 40.0
+"""Nats per unit of cosine similarity added to the calibrated log-likelihood: the smallest
+weight reaching the best right-tool rate on the dev set (20/30; weights 0-20 gave 11-19/30)."""
 
 _NULL_CACHE_SIZE = 32
 
@@ -147,44 +148,3 @@ def content_free_messages(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
 
     kept: list[BaseMessage] = [m for m in messages if isinstance(m, SystemMessage)]
     return [*kept, HumanMessage(CONTENT_FREE)]
-
-
-CHANNEL_TEMPLATE = 'Tool {name}: {summary}\nExample request: "{example}"\nAnother request for this tool: "'
-"""Context whose continuation is the user's message, one per tool (noisy-channel scoring)."""
-
-
-def channel_scores(loaded: LoadedModel, mode: ToolMode, message: str) -> list[float]:
-    """log P(message | the tool's description) for each allowed tool, in one padded batch.
-
-    The noisy-channel direction (Min et al. 2022): instead of asking a small model which
-    name follows the request, ask how well each tool's description predicts the request.
-    """
-    import torch
-
-    from biomed_agent.models.tool_calling import tool_summary
-    from biomed_agent.models.tool_examples import TOOL_EXAMPLES
-
-    tokenizer = loaded.tokenizer
-    tail: list[int] = tokenizer(message, add_special_tokens=False).input_ids
-    rows, starts = [], []
-    for name in mode.allowed:
-        example = TOOL_EXAMPLES.get(name, ("", {}))[0]
-        context = CHANNEL_TEMPLATE.format(name=name, summary=tool_summary(mode, name), example=example)
-        head: list[int] = tokenizer(context, add_special_tokens=False).input_ids
-        rows.append(head + tail)
-        starts.append(len(head))
-    width = max(len(row) for row in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows], device=loaded.device)
-    mask = torch.tensor(
-        [[1] * len(row) + [0] * (width - len(row)) for row in rows], device=loaded.device
-    )
-    with loaded.lock, torch.inference_mode():
-        logits = loaded.model(input_ids=ids, attention_mask=mask).logits.float()
-    logprobs = logits.log_softmax(-1)
-    scores = []
-    for i, row in enumerate(rows):
-        positions = torch.arange(starts[i] - 1, len(row) - 1, device=loaded.device)
-        targets = torch.tensor(row[starts[i] :], device=loaded.device)
-        scores.append(float(logprobs[i, positions, targets].sum()))
-    return scores

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from biomed_agent.errors import ModelLoadError
+from biomed_agent.errors import InvalidInputError, ModelLoadError
 from biomed_agent.resources import Resources
 from biomed_agent.settings import Settings
 from biomed_agent.tools.base import ToolSpec
@@ -27,13 +27,18 @@ if TYPE_CHECKING:
 __all__ = ["MoleculeQAArgs", "ProteinQAArgs", "build_tools"]
 
 MAX_QUESTION_LENGTH = 2_000
+"""A coarse bound on characters; what really fits is checked in tokens (:func:`_ask`):
+the structure's positions and the answer share BioMedGPT-10B's 2,048-token window."""
 
 Question = Annotated[
     str,
     Field(
         min_length=1,
         max_length=MAX_QUESTION_LENGTH,
-        description="the question about it, in English, e.g. 'What is this molecule used for?'",
+        description=(
+            "the question about it, in English, e.g. 'What is this molecule used for?'; short "
+            "(the structure and the answer share a 2,048-token window)"
+        ),
     ),
 ]
 
@@ -96,9 +101,28 @@ def _chat(settings: Settings, tool: str) -> ChatBioMedGPT10B:
 
 
 def _ask(chat: ChatBioMedGPT10B, block: dict[str, str], question: str) -> str:
+    """The model's answer; a question that does not fit beside the structure and the answer
+    is refused first, naming how many tokens are left for it."""
     from langchain_core.messages import HumanMessage
 
     message = HumanMessage(content=[block, {"type": "text", "text": question}])
+    used, fits = chat.prompt_room([message])
+    if used > fits:
+        window, _, count_text, _ = chat.prompt_counter()
+        asked = count_text(question)
+        left = fits - (used - asked)
+        kind = "molecule" if block["type"] == "molecule" else "protein"
+        if left < 1:
+            raise InvalidInputError(
+                f"this {kind} alone fills BioMedGPT-10B's {window}-token window (with "
+                f"{chat.max_new_tokens} answer tokens): pass a smaller {kind}.",
+                input_name="smiles" if kind == "molecule" else "protein",
+            )
+        raise InvalidInputError(
+            f"question is {asked} tokens, but beside this {kind} and {chat.max_new_tokens} "
+            f"answer tokens only {left} fit BioMedGPT-10B's {window}-token window: shorten it.",
+            input_name="question",
+        )
     return chat.invoke([message]).text.strip()
 
 

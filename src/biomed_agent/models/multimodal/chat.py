@@ -202,6 +202,20 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         with splicer.features_for_next_generate(features):
             yield from super()._text_pieces(request)
 
+    def prompt_room(self, messages: Sequence[BaseMessage]) -> tuple[int, int]:
+        """(prompt tokens of ``messages``, most prompt tokens that fit beside the answer).
+
+        Molecules and proteins count at their encoder lengths (atoms; residues, cut at
+        1,022, plus 2), found without running the encoders, so a prompt that cannot fit
+        is refused before any encoder or generation work (loads the model once).
+        """
+        runtime = self._runtime()
+        plain, inputs = to_conversation(list(messages))
+        _check_sequences(inputs)
+        expanded = _expanded(plain, _positions(inputs), runtime.model.tokenizer.pad_token)
+        window, count, _, _ = self.prompt_counter()
+        return count(expanded), window - self.max_new_tokens
+
     def _shareable(self, request: GenerationRequest) -> bool:
         """Never: a request's encoder features are handed to the next ``generate`` call alone."""
         return False
@@ -210,6 +224,23 @@ class ChatBioMedGPT10B(ChatBioMedGPT):
         molecules = iter(model.encode_molecules([i.value for i in inputs if i.kind == "molecule"]))
         proteins = iter(model.encode_proteins([i.value for i in inputs if i.kind == "protein"]))
         return [next(molecules if i.kind == "molecule" else proteins) for i in inputs]
+
+
+def _positions(inputs: Sequence[EncoderInput]) -> list[int]:
+    """Prompt positions each input's encoder output takes (as ``_encode`` would give)."""
+    from biomed_agent.models.multimodal.graph import smiles_to_graph
+    from biomed_agent.models.multimodal.model import MAX_PROTEIN_TOKENS
+    from biomed_agent.proteins.sequences import esm_token_ids, parse_sequence
+
+    counts, proteins = [], 0
+    for item in inputs:
+        if item.kind == "molecule":
+            counts.append(smiles_to_graph(item.value).num_atoms)
+        else:
+            proteins += 1
+            sequence = parse_sequence(item.value, name=f"protein {proteins}")
+            counts.append(len(esm_token_ids(sequence[: MAX_PROTEIN_TOKENS - 2])))
+    return counts
 
 
 def _check_sequences(inputs: Sequence[EncoderInput]) -> None:
@@ -241,9 +272,10 @@ def _strings(values: object, name: str) -> list[str]:
 
 
 def _expanded(
-    messages: Sequence[BaseMessage], features: Sequence[torch.Tensor], slot: str | None
+    messages: Sequence[BaseMessage], features: Sequence[torch.Tensor | int], slot: str | None
 ) -> list[BaseMessage]:
-    """Each placeholder becomes one ``slot`` token per feature vector; adds the 10B system text."""
+    """Each placeholder becomes one ``slot`` token per feature vector (``features``: the
+    vectors, or their counts); adds the 10B system text."""
     assert slot is not None, "the BioMedGPT-10B tokenizer has no [PAD] token"
     for number, message in enumerate(messages, start=1):
         if slot in message.text:
@@ -259,7 +291,9 @@ def _expanded(
             pieces, kinds = split_prompt(message.text)
             text = pieces[0]
             for piece in pieces[1 : len(kinds) + 1]:
-                text += slot * int(next(remaining).shape[0]) + piece
+                feature = next(remaining)
+                count = feature if isinstance(feature, int) else int(feature.shape[0])
+                text += slot * count + piece
             message = HumanMessage(content=text, id=message.id, name=message.name)
         expanded.append(message)
     if not any(is_system(message) for message in expanded):
