@@ -10,6 +10,7 @@ comes from ``benchmarks/bench_eval.py --lm-eval``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ SAMPLES = {task: list(range(3)) for task in TASKS}  # the 3 shortest prompts of 
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _datasets_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+def _datasets_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     mp = pytest.MonkeyPatch()
     mp.setenv("HF_DATASETS_CACHE", str(tmp_path_factory.mktemp("hf-datasets")))
     yield

@@ -76,7 +76,7 @@ def test_generate_until_is_greedy_decoding_cut_at_the_stop_string(lm: BioMedGPTL
     loaded = lm.loaded
     ids = loaded.tokenizer(context, add_special_tokens=lm._special()).input_ids
     with torch.inference_mode():
-        out = loaded.model.generate(
+        out = loaded.model.generate(  # type: ignore[operator]
             input_ids=torch.tensor([ids]), max_new_tokens=12, do_sample=False
         )
     direct = loaded.tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True)

@@ -1,17 +1,17 @@
 """Tool choice on a real instruct model: SmolLM2-135M-Instruct (a 135M stand-in for BioMedGPT).
 
-A seeded sample of the 40-prompt test set (tests/fixtures/tool_prompts/tool_prompts.json;
-the full set: ``benchmarks/tool_set.py --set test``), answered through the public API
-(``bind_tools(get_tools(), tool_choice="any")``). The floors are the rates measured on this
-sample with the mechanism in place, minus one prompt of slack; they fail if the name
-choice or the copied-span grammar breaks (without them the model managed 8/40 right
-tools and 4/40 copied entities on the whole set).
+Every fourth prompt of the 40-prompt test set (10 prompts, one to three per tool;
+tests/fixtures/tool_prompts/tool_prompts.json; the full set: ``benchmarks/tool_set.py
+--set test``), answered through the public API (``bind_tools(get_tools(),
+tool_choice="any")``). Measured on this slice: 7/10 right tool, 7/10 entity copied (the
+whole set: 31/40 and 31/40). The floors keep one prompt of slack; they fail if the name
+choice or the copied-span grammar breaks (before them the model managed 8/40 right tools
+and 4/40 copied entities on the whole set).
 """
 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -21,16 +21,16 @@ from biomed_agent.models.chat_model import ChatBioMedGPT
 pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tool_prompts"
-SAMPLE = 8
-SEED = 17
 
 
 def _sample() -> list[dict[str, str]]:
-    items = json.loads((FIXTURES / "tool_prompts.json").read_text("utf-8"))["items"]
-    return random.Random(SEED).sample(items, SAMPLE)
+    items: list[dict[str, str]] = json.loads((FIXTURES / "tool_prompts.json").read_text("utf-8"))[
+        "items"
+    ]
+    return items[::4]
 
 
-def test_right_tool_and_copied_entity_on_a_seeded_sample(smollm2_dir: Path) -> None:
+def test_right_tool_and_copied_entity_on_every_fourth_prompt(smollm2_dir: Path) -> None:
     from biomed_agent.tools import get_tools
 
     chat = ChatBioMedGPT(model=str(smollm2_dir), device_map="cpu", max_new_tokens=96)
@@ -48,9 +48,5 @@ def test_right_tool_and_copied_entity_on_a_seeded_sample(smollm2_dir: Path) -> N
             value = str(call["args"].get(item["arg"], ""))
             copied += item["entity"].lower() in value.lower()
             assert value in item["prompt"]  # a span of the message, never invented
-    assert right >= RIGHT_FLOOR, f"right tool {right}/{SAMPLE}"
-    assert copied >= COPIED_FLOOR, f"entity copied {copied}/{SAMPLE}"
-
-
-RIGHT_FLOOR = 0
-COPIED_FLOOR = 0
+    assert right >= 6, f"right tool {right}/10 (measured 7/10)"
+    assert copied >= 6, f"entity copied {copied}/10 (measured 7/10)"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from biomed_agent.models.scoring import ContinuationScore
 
 from biomed_agent.errors import BiomedAgentError, GenerationError, ModelLoadError
-from biomed_agent.models.base import BioMedChatBase, GenerationParams, GenerationRequest
+from biomed_agent.models.base import GenerationParams, GenerationRequest
 from biomed_agent.models.loading import LoadedModel, LoadSpec, load_model
 from biomed_agent.models.local_prompt import (
     LocalPrompt,
@@ -29,16 +29,16 @@ from biomed_agent.models.local_prompt import (
     stop_ids,
 )
 from biomed_agent.models.template_format import ChatFormatName
+from biomed_agent.models.token_counts import LocalTokenCounts, TextCut
 from biomed_agent.models.tool_calling import CLOSING_ALLOWANCE, ToolMode
 
 __all__ = ["ChatBioMedGPT"]
 
-TextCut = Callable[[str, int], str]
 _UNBOUNDED = 1 << 30
 """A window no prompt reaches: counting renders without truncation."""
 
 
-class ChatBioMedGPT(BioMedChatBase):
+class ChatBioMedGPT(LocalTokenCounts):
     """BioMedGPT running locally with HF transformers, with schema-valid tool calls.
 
     Weights load lazily on first use and are shared by every instance with the same

@@ -89,8 +89,9 @@ class RowSampler(LogitsProcessor):
             self.generators = [generator_for(seed, scores.device) for seed in self.seeds]
         probs = filtered_logits(scores, self.sampling).softmax(dim=-1)
         chosen = scores.argmax(dim=-1)
+        open_rows = torch.isfinite(scores).any(dim=-1).tolist()  # one device sync per step
         for row, generator in enumerate(self.generators):
-            if torch.isfinite(scores[row]).any():  # a fully masked row keeps its argmax
+            if open_rows[row]:  # a fully masked row keeps its argmax
                 chosen[row] = torch.multinomial(probs[row], 1, generator=generator)[0]
         drawn = torch.full_like(scores, float("-inf"))
         drawn.scatter_(-1, chosen.unsqueeze(-1), 0.0)
