@@ -25,6 +25,11 @@ docs/benchmarks.md.
 ``tests/fixtures/lm_eval`` (10 PubMedQA + 10 MedQA fixture items, our prompt, the
 chat template) beside our log-likelihood scorer, item for item (acc and acc_norm),
 with CPU seconds, wall time and load average.
+
+``--constrained N`` compares free generation (read by the extractor) with
+option-constrained generation on SmolLM2, N shortest PubMedQA and MedQA fixture
+items each (unparsable count, accuracy, CPU seconds), then runs ``--shots``-shot
+PubMedQA at a 2,048-token window and prints how many shots fitted.
 """
 
 from __future__ import annotations
@@ -148,6 +153,68 @@ def lm_eval_agreement() -> None:
     )
 
 
+def constrained_vs_free(count: int, shots: int) -> None:
+    """SmolLM2 (stand-in) on ``count`` shortest fixture items of PubMedQA and MedQA: free
+    generation read by the extractor vs option-constrained generation (unparsable, accuracy,
+    CPU), then ``shots``-shot PubMedQA at BioMedGPT's 2,048-token window (shots used)."""
+    import os
+
+    from biomed_agent.eval.runner import answerer_for_mode
+    from biomed_agent.models.chat_model import ChatBioMedGPT
+
+    fixtures = ROOT / "tests" / "fixtures" / "benchmarks"
+    data = {"pubmedqa": fixtures / "pubmedqa", "medqa": FIXTURE}
+    model = str(smollm2_dir())
+    print(f"SmolLM2-135M-Instruct (stand-in), load average {os.getloadavg()[0]:.1f}")
+    print("| benchmark | items | decoding | unparsable | accuracy | CPU s | wall s |")
+    print("|---|---|---|---|---|---|---|")
+    for name, path in data.items():
+        bench = get_benchmark(name)
+        items = sorted(bench.load(path), key=lambda i: len(i.question) + len(i.context))[:count]
+        chat = ChatBioMedGPT(model=model, device_map="cpu", max_new_tokens=bench.answer_tokens)
+        chat.invoke("warm up")
+        arms = {
+            "free + extractor": chat_model_answerer(chat),
+            "option-constrained": answerer_for_mode(
+                "bare", lambda chat=chat: chat, scoring="generate", kind=bench.kind
+            ),
+        }
+        for arm, answer in arms.items():
+            with tempfile.TemporaryDirectory() as out:
+                wall, cpu = time.perf_counter(), time.process_time()
+                report = run_eval(
+                    bench, items, answer, Path(out), RunSettings(model=model), progress=False
+                ).report
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            m = report["metrics"]
+            print(
+                f"| {name} | {len(items)} | {arm} | {m['unparsable']} | {m['accuracy']:.2f} "
+                f"| {cpu:.1f} | {wall:.1f} |"
+            )
+    if shots:
+        bench = get_benchmark("pubmedqa")
+        items = bench.load(data["pubmedqa"])[:count]
+        pool = bench.load(data["pubmedqa"], bench.few_shot_split)
+        chat = ChatBioMedGPT(model=model, device_map="cpu", context_window=2048)
+        answer = answerer_for_mode("bare", lambda: chat, scoring="generate", kind=bench.kind)
+        with tempfile.TemporaryDirectory() as out:
+            report = run_eval(
+                bench,
+                items,
+                answer,
+                Path(out),
+                RunSettings(model=model, shots=shots),
+                shot_pool=pool,
+                progress=False,
+            ).report
+        used = report["shots_used"]
+        print(
+            f"PubMedQA {shots}-shot at a 2,048-token window: shots used {used['min']}-"
+            f"{used['max']} (mean {used['mean']:.1f}), {used['items_with_fewer']} of "
+            f"{len(items)} items got fewer; unparsable {report['metrics']['unparsable']}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=40)
@@ -157,7 +224,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--data", type=Path, default=FIXTURE)
     parser.add_argument("--lm-eval", action="store_true", help="agreement with lm_eval (SmolLM2)")
+    parser.add_argument(
+        "--constrained",
+        type=int,
+        metavar="N",
+        help="free vs option-constrained generation on N items per benchmark (SmolLM2)",
+    )
+    parser.add_argument("--shots", type=int, default=3, help="with --constrained: PubMedQA shots")
     args = parser.parse_args()
+    if args.constrained:
+        constrained_vs_free(args.constrained, args.shots)
+        return
     if args.lm_eval:
         lm_eval_agreement()
         return

@@ -33,7 +33,7 @@ def _accepts(mode: ToolMode, text: str) -> bool:
 
 
 def _property(mode: ToolMode, tool: str, argument: str) -> dict[str, object]:
-    return mode.parameters(tool)["properties"][argument]  # type: ignore[no-any-return]
+    return mode.parameters(tool)["properties"][argument]
 
 
 def test_candidates_come_from_the_entity_rules_copied_as_written() -> None:

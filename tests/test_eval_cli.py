@@ -35,9 +35,10 @@ def test_twenty_item_run_with_the_tiny_model_writes_the_report(
     metrics = report["metrics"]
     assert report["items"] == 20 and metrics["total"] == 20
     assert metrics["correct"] == sum(row["correct"] for row in rows)
-    assert metrics["unparsable"] == sum(row["answer"] is None for row in rows)
+    assert metrics["unparsable"] == sum(row["answer"] is None for row in rows) == 0
     assert report["run"]["model"] == str(model_dir) and report["run"]["max_new_tokens"] == 8
-    assert report["run"]["scoring"] == "generate"
+    assert report["run"]["scoring"] == "generate" and report["run"]["decoding"] == "options"
+    assert "scoring: generate (decoding constrained to the options)" in printed
     assert "| Accuracy |" in (out / "report.md").read_text()
 
     # the same command again finds every item done and asks the model nothing

@@ -208,6 +208,13 @@ def run(args: argparse.Namespace) -> int:
     if outcome.report["run"].get("inputs"):
         print(f"inputs: {outcome.report['run']['inputs']}")
     limited = f" ({sampled} evaluated)" if len(items) < len(data.items) else ""
+    if outcome.report["run"].get("decoding") == "options":
+        scoring += " (decoding constrained to the options)"
     print(f"data: {data.describe()}{limited}; scoring: {scoring}")
+    if used := outcome.report.get("shots_used"):
+        print(
+            f"shots used: {used['min']}-{used['max']} (mean {used['mean']:.1f}) of "
+            f"{used['requested']}; {used['items_with_fewer']} items got fewer to fit the window"
+        )
     print(f"report: {outcome.report_markdown} (per-item results: {outcome.results_path})")
     return 0

@@ -13,12 +13,22 @@ import json
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biomed_agent.errors import InvalidInputError
 from biomed_agent.eval.items import EvalItem, TaskKind
 
-__all__ = ["FewShotSampler", "Prompt", "build_prompt", "templates_digest"]
+if TYPE_CHECKING:
+    from biomed_agent.agent.prompt_fit import PromptBudget
+
+__all__ = [
+    "FewShotSampler",
+    "Prompt",
+    "answer_prefix",
+    "build_prompt",
+    "fit_examples",
+    "templates_digest",
+]
 
 Prompt = list[tuple[str, str]]
 """Chat messages as ``(role, text)``: ``system``, then ``human``/``ai`` turns."""
@@ -56,6 +66,28 @@ def build_prompt(kind: TaskKind, item: EvalItem, examples: Sequence[EvalItem] = 
         prompt.append(("ai", templates["answer"][kind].format(answer=example.answer)))
     prompt.append(("human", _question_text(kind, item)))
     return prompt
+
+
+def answer_prefix(kind: TaskKind) -> str:
+    """What an answer turn writes before the answer (``"Answer: "``; ``""`` for text)."""
+    template: str = _templates()["answer"][kind]
+    return template.split("{answer}", 1)[0]
+
+
+def fit_examples(
+    kind: TaskKind, item: EvalItem, examples: Sequence[EvalItem], budget: PromptBudget | None
+) -> list[EvalItem]:
+    """The first examples whose prompt fits ``budget`` (whole shots are dropped from the
+    end, never cut; ``None``: all). Counted in the model's own tokens
+    (:func:`~biomed_agent.agent.prompt_fit.budget_for`)."""
+    kept = list(examples)
+    if budget is None or not kept:
+        return kept
+    from langchain_core.messages import convert_to_messages
+
+    while kept and budget.count(convert_to_messages(build_prompt(kind, item, kept))) > budget.limit:
+        kept.pop()
+    return kept
 
 
 class FewShotSampler:

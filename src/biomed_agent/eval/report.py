@@ -105,6 +105,14 @@ def _config(run: dict[str, Any]) -> str:
     return f"config `{run['config']}`, " if run.get("config") else ""
 
 
+def _shots_line(used: dict[str, Any]) -> str:
+    return (
+        f"- shots used: {used['min']}–{used['max']} (mean {used['mean']:.1f}) of"
+        f" {used['requested']} requested; {used['items_with_fewer']} items got fewer"
+        " (whole shots dropped to fit the context window)"
+    )
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A human-readable report: settings, our scores beside the paper's, caveats."""
     run, metrics = report["run"], report["metrics"]
@@ -116,6 +124,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- created: {report['created']}",
         *([f"- inputs: {run['inputs']}"] if run.get("inputs") else []),
         *([f"- caption tokens: {run['caption_tokens']}"] if run.get("caption_tokens") else []),
+        *([f"- decoding: {run['decoding']}"] if run.get("decoding") else []),
+        *([_shots_line(report["shots_used"])] if report.get("shots_used") else []),
         "",
         "| metric | ours | BioMedGPT paper | difference |",
         "|---|---|---|---|",

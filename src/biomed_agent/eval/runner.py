@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,13 @@ from biomed_agent.eval.benchmarks import Benchmark
 from biomed_agent.eval.extract import extract_answer
 from biomed_agent.eval.items import EvalItem, TaskKind
 from biomed_agent.eval.metrics import load_wordnet
-from biomed_agent.eval.prompting import FewShotSampler, Prompt, build_prompt, templates_digest
+from biomed_agent.eval.prompting import (
+    FewShotSampler,
+    Prompt,
+    build_prompt,
+    fit_examples,
+    templates_digest,
+)
 from biomed_agent.eval.report import build_report, write_report
 from biomed_agent.eval.results import ResultFile, Row, write_atomic
 
@@ -32,12 +38,14 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from biomed_agent.agent.api import BioMedAgent
+    from biomed_agent.agent.prompt_fit import PromptBudget
     from biomed_agent.settings import Settings
 
 __all__ = [
     "MODES",
     "SCORINGS",
     "AnswerFn",
+    "ChatAnswerer",
     "EvalOutcome",
     "RunSettings",
     "agent_answerer",
@@ -65,17 +73,24 @@ def default_scoring(kind: TaskKind, mode: str, model: str) -> str:
     return "generate"
 
 
-def chat_model_answerer(model: BaseChatModel) -> AnswerFn:
-    """The bare mode: each prompt goes straight to ``model`` (``batch`` for more than one)."""
+class ChatAnswerer:
+    """The bare mode's free generation: each prompt goes straight to ``chat`` (``batch`` for
+    more than one); the reply is read by :func:`~biomed_agent.eval.extract.extract_answer`."""
 
-    def answer(prompts: Sequence[Prompt]) -> list[str]:
+    def __init__(self, chat: BaseChatModel) -> None:
+        self.chat = chat
+
+    def __call__(self, prompts: Sequence[Prompt]) -> list[str]:
         if len(prompts) == 1:
-            replies = [model.invoke(prompts[0])]
+            replies = [self.chat.invoke(prompts[0])]
         else:
-            replies = model.batch(list(prompts), config={"max_concurrency": len(prompts)})
+            replies = self.chat.batch(list(prompts), config={"max_concurrency": len(prompts)})
         return [reply.text for reply in replies]
 
-    return answer
+
+def chat_model_answerer(model: BaseChatModel) -> AnswerFn:
+    """The bare mode with free generation (see :class:`ChatAnswerer`)."""
+    return ChatAnswerer(model)
 
 
 def agent_answerer(agent: BioMedAgent) -> AnswerFn:
@@ -109,7 +124,9 @@ def answerer_for_mode(
     ``bare`` needs a chat model; ``agent`` also runs model-free when ``model`` gives
     ``None`` (``BIOMED_MODEL=none``), answering from its tools and records alone.
     ``scoring="loglik"`` (bare mode, a local ``ChatBioMedGPT``) scores ``kind``'s
-    options by log-likelihood instead of generating.
+    options by log-likelihood instead of generating; ``scoring="generate"`` on a local
+    ``ChatBioMedGPT`` with a choice or yes/no ``kind`` decodes only the item's options
+    (:mod:`biomed_agent.eval.constrained`); other models generate freely.
     """
     if mode not in MODES:
         raise InvalidInputError(
@@ -153,6 +170,13 @@ def answerer_for_mode(
                 input_name="--scoring",
             )
         return LoglikAnswerer(chat, kind)
+    if kind in ("choice", "yesno"):
+        from biomed_agent.models.chat_model import ChatBioMedGPT
+
+        if isinstance(chat, ChatBioMedGPT):  # local: decode only the item's options
+            from biomed_agent.eval.constrained import OptionConstrainedAnswerer
+
+            return OptionConstrainedAnswerer(chat, kind)
     return chat_model_answerer(chat)
 
 
@@ -180,6 +204,11 @@ class RunSettings:
     """PubChemQA/UniProtQA: how the molecule/protein reached the model -- through
     BioMedGPT-10B's encoders, or as text (not comparable with the paper's 10B rows);
     ``None`` for text benchmarks (:mod:`biomed_agent.eval.biomedgpt10b`)."""
+
+    decoding: str | None = None
+    """``options``: generation constrained to the item's option labels
+    (:mod:`biomed_agent.eval.constrained`); ``None``: free generation or loglik. Set by
+    :func:`run_eval` from the answerer."""
 
     caption_tokens: str | None = None
     """Tokens BLEU/METEOR read on text benchmarks: ``None`` (whitespace, OpenBioMed's
@@ -230,6 +259,28 @@ def _row(benchmark: Benchmark, item: EvalItem, reply: str) -> Row:
     }
 
 
+def _shot_budget(answer: AnswerFn) -> PromptBudget | None:
+    """The prompt budget of the answerer's chat model (``None``: unbudgeted model)."""
+    chat = getattr(answer, "chat", None)
+    if chat is None:
+        return None
+    from biomed_agent.agent.prompt_fit import budget_for
+
+    return budget_for(chat)
+
+
+def _shots_summary(rows: Sequence[Row], requested: int) -> dict[str, Any]:
+    """How many few-shot examples the prompts held (fewer where the budget dropped some)."""
+    used = [int(row.get("shots", requested)) for row in rows]
+    return {
+        "requested": requested,
+        "min": min(used),
+        "max": max(used),
+        "mean": sum(used) / len(used),
+        "items_with_fewer": sum(n < requested for n in used),
+    }
+
+
 def run_eval(
     benchmark: Benchmark,
     items: Sequence[EvalItem],
@@ -245,7 +296,10 @@ def run_eval(
     """Ask every item not yet in ``out_dir/results.jsonl``, then write the report.
 
     ``shot_pool`` serves ``settings.shots`` examples per prompt (see
-    :class:`FewShotSampler`). ``nltk_data_dir`` is where WordNet for METEOR is
+    :class:`FewShotSampler`), as many as fit the model's prompt budget
+    (:func:`~biomed_agent.agent.prompt_fit.budget_for`): whole shots are dropped, never
+    cut, and each row's ``shots`` and the report's ``shots_used`` say how many were used.
+    ``nltk_data_dir`` is where WordNet for METEOR is
     installed if nltk has none (default: ``<data_dir>/nltk_data``).
     """
     from tqdm.auto import tqdm
@@ -262,6 +316,17 @@ def run_eval(
             input_name="--data",
         )
     sampler = FewShotSampler(shot_pool, settings.shots) if settings.shots else None
+    settings = replace(settings, decoding=getattr(answer, "decoding", None))
+    budget = _shot_budget(answer) if sampler is not None else None
+    shots_used: dict[str, int] = {}
+
+    def examples_for(item: EvalItem) -> list[EvalItem]:
+        if sampler is None:
+            return []
+        kept = fit_examples(benchmark.kind, item, sampler.examples_for(item), budget)
+        shots_used[item.id] = len(kept)
+        return kept
+
     out_dir.mkdir(parents=True, exist_ok=True)
     _check_manifest(
         out_dir / "run.json",
@@ -284,12 +349,7 @@ def run_eval(
             prompts = (
                 []
                 if by_items is not None
-                else [
-                    build_prompt(
-                        benchmark.kind, item, sampler.examples_for(item) if sampler else ()
-                    )
-                    for item in batch
-                ]
+                else [build_prompt(benchmark.kind, item, examples_for(item)) for item in batch]
             )
             if scored is not None:
                 rows = scored(batch, prompts)
@@ -300,6 +360,9 @@ def run_eval(
                         f"--mode {settings.mode} answered {len(replies)} of {len(batch)} prompts"
                     )
                 rows = [_row(benchmark, item, r) for item, r in zip(batch, replies, strict=True)]
+            for row in rows:
+                if row["id"] in shots_used:
+                    row["shots"] = shots_used[row["id"]]
             results.append(rows)
             done.update((row["id"], row) for row in rows)
             bar.update(len(batch))
@@ -315,5 +378,7 @@ def run_eval(
     report = build_report(benchmark, rows, asdict(settings), wordnet)
     if rows and all("correct_norm" in row for row in rows):  # loglik: acc_norm beside acc
         report["metrics"]["accuracy_norm"] = sum(bool(r["correct_norm"]) for r in rows) / len(rows)
+    if sampler is not None:
+        report["shots_used"] = _shots_summary(rows, settings.shots)
     json_path, md_path = write_report(out_dir, report)
     return EvalOutcome(report, results.path, json_path, md_path, asked=len(todo))
