@@ -91,3 +91,12 @@ def test_generate_until_is_greedy_decoding_cut_at_the_stop_string(lm: BioMedGPTL
 def test_missing_checkpoint_is_a_typed_error() -> None:
     with pytest.raises(InvalidInputError, match="pretrained="):
         BioMedGPTLM()
+
+
+def test_registering_biomedgpt_keeps_lm_evals_own_models() -> None:
+    # lm_eval loads its built-in models only into an empty registry: registering ours
+    # first must not hide `--model hf` from users (nor from the agreement test)
+    from lm_eval.api.registry import get_model
+
+    assert get_model("biomedgpt") is BioMedGPTLM
+    assert get_model("hf").__name__ == "HFLM"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -161,3 +162,50 @@ def test_assembler_holds_tool_call_and_ignores_stop_inside_it() -> None:
     assert shown == [""] * len(shown)
     rest, parsed = assembler.finish()
     assert rest == "" and parsed.tool_calls[0]["args"] == {"accession": "a###b"}
+
+
+class Bounded(BaseModel):
+    """A tool whose string argument has a length bound (xgrammar's separate string rule)."""
+
+    name: str = Field(min_length=1, max_length=8)
+    note: str
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x11", "\x1f", "\t"])
+def test_grammar_never_admits_raw_control_characters_in_strings(control: str) -> None:
+    """RFC 8259 section 7: U+0000-U+001F must be escaped inside strings (json.loads agrees)."""
+    mode = resolve_tool_mode([convert_to_openai_tool(Bounded)], "any")
+    assert mode is not None
+    info = xgr.TokenizerInfo(["<eos>", *[chr(c) for c in range(127)]], stop_token_ids=[0])
+    compiled = xgr.GrammarCompiler(info).compile_grammar(build_grammar(mode))
+    head = '{"name": "Bounded", "arguments": {"name": "a'
+    for text in (head, head + '", "note": "b'):
+        matcher = xgr.GrammarMatcher(compiled)
+        assert matcher.accept_string(text)
+        assert not matcher.accept_string(control), (text, control)
+    ok = head + '", "note": "b"}}'
+    matcher = xgr.GrammarMatcher(compiled)
+    assert matcher.accept_string(ok) and matcher.accept_token(0) and matcher.is_terminated()
+    assert json.loads(ok)["arguments"] == {"name": "a", "note": "b"}
+
+
+def test_sampled_calls_from_the_full_vocabulary_are_valid_json(tiny_llama_dir: Path) -> None:
+    """At T=1 without top_p the random model draws control-character tokens often: the
+    grammar must keep them out of strings, so every closed call parses and validates."""
+    from biomed_agent.models.chat_model import ChatBioMedGPT
+    from tests.helpers.tiny_llama import single_torch_thread
+
+    class Props(BaseModel):
+        """Compute properties of a molecule."""
+
+        smiles: str = Field(min_length=1)
+        which: list[Literal["logp", "tpsa", "mw", "hbd"]] = Field(min_length=1, max_length=3)
+
+    chat = ChatBioMedGPT(model=str(tiny_llama_dir), device_map="cpu", max_new_tokens=400)
+    bound = chat.bind_tools([convert_to_openai_tool(Props)], tool_choice="required")
+    with single_torch_thread():
+        messages = [bound.invoke("aspirin", seed=seed, temperature=1.0) for seed in range(18)]
+    for seed, message in enumerate(messages):
+        assert message.invalid_tool_calls == [], seed
+        (call,) = message.tool_calls
+        Props.model_validate(call["args"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from biomed_agent.models.tool_calling import resolve_tool_mode, tool_catalogue
@@ -84,6 +86,55 @@ def test_demonstrations_share_no_entity_with_the_prompt_sets() -> None:
         for item in items:
             assert item["entity"].lower() not in shown, item["entity"]
             assert item["prompt"].lower() not in shown
+
+
+def test_retrieval_requests_share_no_entity_or_wording_with_the_prompt_sets() -> None:
+    """The generic requests retrieval ranks by: no entity, and no run of three words in
+    common with any prompt of either set (so they cannot echo a scored prompt)."""
+    from biomed_agent.models.tool_examples import TOOL_REQUESTS
+
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+    requests = [r for group in TOOL_REQUESTS.values() for r in group]
+    assert len(requests) >= 3 * len(TOOL_REQUESTS)
+    for name in ("tool_prompts.json", "tool_prompts_dev.json"):
+        items = json.loads((FIXTURES / "tool_prompts" / name).read_text())["items"]
+        for item in items:
+            for request in requests:
+                assert item["entity"].lower() not in request.lower(), (item["entity"], request)
+                assert not runs(request) & runs(item["prompt"]), (request, item["prompt"])
+
+
+def test_relevance_averages_description_and_closest_request() -> None:
+    """A message worded exactly as one of a tool's requests scores (cos(description) + 1) / 2
+    (fake encoder: one unit axis per word, so cosines are computable by hand)."""
+    from biomed_agent.models.tool_examples import TOOL_REQUESTS
+    from biomed_agent.models.tool_selection import tool_text
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z]+", text.lower()))
+
+    vocabulary: dict[str, int] = {}
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        rows = []
+        for text in texts:
+            row = [0.0] * 4096
+            for word in words(text):
+                row[vocabulary.setdefault(word, len(vocabulary))] = len(words(text)) ** -0.5
+            rows.append(row)
+        return rows
+
+    query = TOOL_REQUESTS["compound_safety"][2]
+    mode = select_tools(_mode(), query, limit=3, has_10b=False, embed=embed)
+    relevance = dict(mode.relevance)
+    (spec,) = [s for s in mode.tools if s["function"]["name"] == "compound_safety"]
+    description = words(tool_text(spec))
+    cosine = len(words(query) & description) / (len(words(query)) * len(description)) ** 0.5
+    assert relevance["compound_safety"] == pytest.approx((cosine + 1) / 2)
+    assert max(relevance, key=relevance.__getitem__) == "compound_safety"
 
 
 def test_relevance_of_the_offered_tools_travels_with_the_mode() -> None:

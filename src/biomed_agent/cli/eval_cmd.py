@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             )
         chat = biomedgpt10b.build_biomedgpt10b(model_name, settings, max_new_tokens)
         answer = biomedgpt10b.encoder_answerer(benchmark.name, chat, settings) or answerer_for_mode(
-            "bare", lambda: chat, settings=settings
+            "bare", lambda: chat, settings=settings, kind=benchmark.kind, constrain=False
         )
     else:
         answer = answerer_for_mode(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+import lm_eval.models  # noqa: F401  (lm_eval's own models first: it loads them only into an empty registry)
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 

@@ -118,6 +118,7 @@ def answerer_for_mode(
     shots: int = 0,
     scoring: str = "generate",
     kind: TaskKind = "choice",
+    constrain: bool = True,
 ) -> AnswerFn:
     """The :data:`AnswerFn` of ``mode``; ``model`` is built only when the mode needs it.
 
@@ -126,7 +127,8 @@ def answerer_for_mode(
     ``scoring="loglik"`` (bare mode, a local ``ChatBioMedGPT``) scores ``kind``'s
     options by log-likelihood instead of generating; ``scoring="generate"`` on a local
     ``ChatBioMedGPT`` with a choice or yes/no ``kind`` decodes only the item's options
-    (:mod:`biomed_agent.eval.constrained`); other models generate freely.
+    (:mod:`biomed_agent.eval.constrained`) unless ``constrain`` is false (BioMedGPT-10B,
+    evaluated as OpenBioMed does); other models generate freely.
     """
     if mode not in MODES:
         raise InvalidInputError(
@@ -170,7 +172,7 @@ def answerer_for_mode(
                 input_name="--scoring",
             )
         return LoglikAnswerer(chat, kind)
-    if kind in ("choice", "yesno"):
+    if constrain and kind in ("choice", "yesno"):
         from biomed_agent.models.chat_model import ChatBioMedGPT
 
         if isinstance(chat, ChatBioMedGPT):  # local: decode only the item's options

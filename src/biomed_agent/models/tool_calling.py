@@ -156,6 +156,14 @@ def tool_call_schema(mode: ToolMode) -> dict[str, Any]:
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
 
+_LENGTH_STRING_CHAR = r"[^\"\\\r\n]"
+"""xgrammar 0.2.8's character rule for strings with minLength/maxLength: it admits raw
+U+0000-U+001F, which JSON (RFC 8259, section 7) forbids unescaped and ``json.loads`` rejects."""
+
+_JSON_STRING_CHAR = r"[^\0-\x1f\"\\\r\n]"
+"""The same rule without control characters, as xgrammar's own unbounded string rule has it."""
+
+
 def build_grammar(mode: ToolMode) -> xgrammar.Grammar:
     """The xgrammar grammar of the outputs ``mode`` allows: a tool call, or text or a call.
 
@@ -167,6 +175,9 @@ def build_grammar(mode: ToolMode) -> xgrammar.Grammar:
     call = xgr.Grammar.from_json_schema(
         tool_call_schema(mode), any_whitespace=False, strict_mode=True
     )
+    ebnf = str(call)
+    if _LENGTH_STRING_CHAR in ebnf:
+        call = xgr.Grammar.from_ebnf(ebnf.replace(_LENGTH_STRING_CHAR, _JSON_STRING_CHAR))
     if mode.required:
         return call
     return xgr.Grammar.union(xgr.Grammar.from_ebnf(TEXT_ANSWER_EBNF), call)

@@ -7,9 +7,10 @@ model picks worse among many. :func:`select_tools` keeps
 - only tools that can run: BioMedGPT-10B's ``molecule_qa``/``protein_qa`` only
   when a 10B checkpoint is configured (``BIOMED_BIOMEDGPT10B_PATH``);
 - at most ``limit`` tools, ranked by cosine similarity between the latest user
-  message and each tool's name and description, embedded with the offline
-  MiniLM sentence encoder the knowledge store uses (word overlap when that
-  encoder is not installed).
+  message and each tool's name and description -- averaged, for the project's
+  tools, with its closest example request (models/tool_examples.py) -- embedded
+  with the offline MiniLM sentence encoder the knowledge store uses (word
+  overlap when that encoder is not installed).
 
 A forced tool (``tool_choice=<name>``) is always kept. Decoding is then
 constrained to the kept tools, so the model can only call a tool it was shown.
@@ -64,7 +65,7 @@ def select_tools(
         return mode
     relevance: tuple[tuple[str, float], ...] = ()
     if len(specs) > limit or (mode.required and len(specs) > 1 and query.strip()):
-        scores = _scores(query, [tool_text(spec) for spec in specs], embed)
+        scores = _scores(query, [_ranked_texts(spec) for spec in specs], embed)
         order = sorted(range(len(specs)), key=lambda i: (-scores[i], i))
         keep = set(order[:limit])
         relevance = tuple((specs[i]["function"]["name"], scores[i]) for i in sorted(keep))
@@ -74,15 +75,33 @@ def select_tools(
     return replace(mode, tools=tuple(specs), allowed=allowed or mode.allowed, relevance=relevance)
 
 
-def _scores(query: str, texts: Sequence[str], embed: Embed | None) -> list[float]:
+def _ranked_texts(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The tool's text, then the requests it answers (models/tool_examples.py), if any."""
+    from biomed_agent.models.tool_examples import tool_requests
+
+    return (tool_text(spec), *tool_requests(str(spec["function"]["name"])))
+
+
+def _scores(query: str, tools: Sequence[tuple[str, ...]], embed: Embed | None) -> list[float]:
+    """Per tool: its text's similarity to ``query``, averaged with its closest request's."""
     encode = embed or _default_encoder()
     if encode is None:
-        return _overlap(query, texts)
-    missing = [text for text in texts if (encode, text) not in _VECTORS]
-    if missing:  # tool descriptions are embedded once per encoder
+        return _overlap(query, [text for text, *_ in tools])
+    missing = list(
+        dict.fromkeys(t for texts in tools for t in texts if (encode, t) not in _VECTORS)
+    )
+    if missing:  # tool texts and requests are embedded once per encoder
         _VECTORS.update({(encode, t): v for t, v in zip(missing, encode(missing), strict=True)})
     (q,) = encode([query])
-    return [float(sum(a * b for a, b in zip(q, _VECTORS[(encode, t)], strict=True))) for t in texts]
+
+    def similarity(text: str) -> float:
+        return float(sum(a * b for a, b in zip(q, _VECTORS[(encode, text)], strict=True)))
+
+    scores = []
+    for text, *requests in tools:
+        own = similarity(text)
+        scores.append((own + max(map(similarity, requests))) / 2 if requests else own)
+    return scores
 
 
 def _default_encoder() -> Embed | None:
