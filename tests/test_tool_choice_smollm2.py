@@ -3,8 +3,9 @@
 Every fourth prompt of the 40-prompt test set (10 prompts, one to three per tool;
 tests/fixtures/tool_prompts/tool_prompts.json; the full set: ``benchmarks/tool_set.py
 --set test``), answered through the public API (``bind_tools(get_tools(),
-tool_choice="any")``). Measured on this slice: 7/10 right tool, 7/10 entity copied (the
-whole set: 31/40 and 31/40). The floors keep one prompt of slack; they fail if the name
+tool_choice="any")``). Measured on this slice: 9/10 right tool, 9/10 entity copied (the
+whole set: 37/40 and 37/40; 7/10 and 31/40 before retrieval also ranked example
+requests). The floors keep one prompt of slack; they fail if the name
 choice or the copied-span grammar breaks (before them the model managed 8/40 right tools
 and 4/40 copied entities on the whole set).
 """
@@ -48,5 +49,5 @@ def test_right_tool_and_copied_entity_on_every_fourth_prompt(smollm2_dir: Path) 
             value = str(call["args"].get(item["arg"], ""))
             copied += item["entity"].lower() in value.lower()
             assert value in item["prompt"]  # a span of the message, never invented
-    assert right >= 6, f"right tool {right}/10 (measured 7/10)"
-    assert copied >= 6, f"entity copied {copied}/10 (measured 7/10)"
+    assert right >= 8, f"right tool {right}/10 (measured 9/10)"
+    assert copied >= 8, f"entity copied {copied}/10 (measured 9/10)"
