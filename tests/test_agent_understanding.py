@@ -197,9 +197,18 @@ def test_verifier_rejects_echoes_raw_data_contradictions_and_prose_numbers() -> 
     assert check_answer("  > Aspirin has a molecular weight of 999 kDa [1]", [injected], []) == []
 
 
-def test_preflight_rejects_missing_and_incomplete_checkpoints(tmp_path: Path) -> None:
+def test_preflight_rejects_missing_and_incomplete_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from biomed_agent.models import loading
+
     check_model_setting("none")
-    check_model_setting("PharMolix/BioMedGPT-LM-7B")  # a hub id is left to the loader
+    check_model_setting("openai:http://localhost:8000/v1/biomedgpt")
+    # the default hub id without its weights in the HF cache fails at once, naming the fix
+    with pytest.raises(ModelLoadError, match=r"not in the local Hugging Face cache.*--model none"):
+        check_model_setting("PharMolix/BioMedGPT-LM-7B")
+    monkeypatch.setattr(loading, "_is_cached", lambda repo_id: True)
+    check_model_setting("PharMolix/BioMedGPT-LM-7B")  # cached: left to the loader
     with pytest.raises(ModelLoadError, match="does not exist"):
         check_model_setting(str(tmp_path / "missing"))
     (tmp_path / "config.json").write_text("{}")

@@ -2,8 +2,10 @@
 
 ``biomed-agent ask`` calls :func:`check_model_setting` first, so a missing path or a
 directory that is not a checkpoint fails in well under two seconds with one line,
-before torch or transformers load and before any tool runs. Hub ids and remote
-(``openai:``) models are left to the loader (they need the cache or the network).
+before torch or transformers load and before any tool runs. A hub id must be in the
+local Hugging Face cache unless downloading is allowed (the loader's own rule), so the
+default ``PharMolix/BioMedGPT-LM-7B`` without its weights fails at once too; remote
+(``openai:``) models are left to the client (they need the network).
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ if TYPE_CHECKING:
 __all__ = ["check_model_setting", "check_question"]
 
 
-def check_model_setting(model: str | None) -> None:
-    """Raise :class:`ModelLoadError` when ``model`` names a local checkpoint that cannot load.
+def check_model_setting(model: str | None, *, allow_download: bool = False) -> None:
+    """Raise :class:`ModelLoadError` when ``model`` names a checkpoint that cannot load.
 
-    ``None``/``"none"``, ``openai:...`` and hub ids (``org/name``) pass unchecked. The
-    path rule and checks are the loader's own
-    (:func:`~biomed_agent.models.loading.check_local_checkpoint`), here also requiring
-    tokenizer files and weights; that module imports neither torch nor transformers.
+    ``None``/``"none"`` and ``openai:...`` pass unchecked. The path rule and checks are
+    the loader's own (:func:`~biomed_agent.models.loading.check_local_checkpoint`, here
+    also requiring tokenizer files and weights; a hub id must be cached unless
+    ``allow_download``: :func:`~biomed_agent.models.loading.check_hub_model`); that
+    module imports neither torch nor transformers.
     """
     if model is None or model.strip().lower() in ("", "none") or model.startswith("openai:"):
         return
-    from biomed_agent.models.loading import check_local_checkpoint
+    from biomed_agent.models.loading import check_hub_model, check_local_checkpoint
 
-    check_local_checkpoint(model, complete=True)
+    if check_local_checkpoint(model, complete=True) is None:
+        check_hub_model(model, allow_download=allow_download)
 
 
 def check_question(question: object, settings: Settings) -> str:

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     check_question(args.question, settings)  # bad input fails before any model loads
-    check_model_setting(args.model or settings.model)  # a bad checkpoint too, in < 2 s
+    # a bad checkpoint too, in < 2 s (an uncached hub id included)
+    check_model_setting(args.model or settings.model, allow_download=settings.model_download)
     from biomed_agent.agent.api import BioMedAgent
 
     with BioMedAgent(model=args.model, settings=settings) as agent:

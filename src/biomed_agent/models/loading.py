@@ -38,6 +38,7 @@ __all__ = [
     "TRAINED_CONTEXT",
     "LoadSpec",
     "LoadedModel",
+    "check_hub_model",
     "check_local_checkpoint",
     "clear_model_cache",
     "load_model",
@@ -243,20 +244,29 @@ def _resolve_source(spec: LoadSpec) -> str:
     local = check_local_checkpoint(spec.model)
     if local is not None:
         return str(local)
-    if not _may_download(spec) and not _is_cached(spec.model):
-        from huggingface_hub import constants
-
-        why = (
-            "the Hugging Face hub is offline (HF_HUB_OFFLINE)"
-            if constants.HF_HUB_OFFLINE
-            else "downloading is off (BIOMED_MODEL_DOWNLOAD=1 or allow_download=True turns it on)"
-        )
-        raise ModelLoadError(
-            f"Model {spec.model!r} is not in the local Hugging Face cache and {why}. "
-            + _GET_WEIGHTS.format(model=spec.model),
-            input_name="model",
-        )
+    check_hub_model(spec.model, allow_download=spec.allow_download)
     return spec.model
+
+
+def check_hub_model(repo_id: str, *, allow_download: bool) -> None:
+    """Raise :class:`ModelLoadError` when hub id ``repo_id`` can be neither read from the
+    local Hugging Face cache nor downloaded (the loader's rule; also ``ask``'s preflight,
+    so a missing default model fails in about a second, before torch is imported)."""
+    from huggingface_hub import constants
+
+    if (allow_download and not constants.HF_HUB_OFFLINE) or _is_cached(repo_id):
+        return
+    why = (
+        "the Hugging Face hub is offline (HF_HUB_OFFLINE)"
+        if constants.HF_HUB_OFFLINE
+        else "downloading is off (BIOMED_MODEL_DOWNLOAD=1 or allow_download=True turns it on)"
+    )
+    raise ModelLoadError(
+        f"Model {repo_id!r} is not in the local Hugging Face cache and {why}. "
+        + _GET_WEIGHTS.format(model=repo_id)
+        + " Without weights, --model none (BIOMED_MODEL=none) runs the model-free agent.",
+        input_name="model",
+    )
 
 
 def _split_gguf(source: str) -> tuple[str, str | None]:
