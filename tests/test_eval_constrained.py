@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from biomed_agent.agent.prompt_fit import budget_for
+from biomed_agent.errors import GenerationError
 from biomed_agent.eval import RunSettings, get_benchmark, run_eval
 from biomed_agent.eval.constrained import (
     OptionConstrainedAnswerer,
@@ -73,6 +76,24 @@ def test_tiny_random_model_never_unparsable(tiny_llama_dir: Path, tmp_path: Path
     assert all(row["answer"] in "ABCDE" and row["reply_tokens"] <= 10 for row in rows)
     pubmed = _items("pubmedqa", FIXTURES / "pubmedqa", 2)
     assert _run(chat, "pubmedqa", pubmed, tmp_path / "pqa")["metrics"]["unparsable"] == 0
+
+
+def test_a_failing_constrained_generate_is_a_generation_error(
+    tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same typed boundary as the chat model's own generation path
+    chat = ChatBioMedGPT(model=str(tiny_llama_dir), device_map="cpu", max_new_tokens=2)
+    model = chat.loaded().model
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("device lost")
+
+    monkeypatch.setattr(model, "generate", broken)
+    item = _items("medqa", MEDQA, 1)[0]
+    prompt = build_prompt("choice", item)
+    answerer = OptionConstrainedAnswerer(chat, "choice")
+    with pytest.raises(GenerationError, match="device lost"):
+        answerer.reply(prompt, ["A", "B", "C", "D"])
 
 
 def test_smollm2_never_unparsable(smollm2_dir: Path, tmp_path: Path) -> None:

@@ -99,16 +99,14 @@ class OptionConstrainedAnswerer:
     def reply(self, prompt: Prompt, labels: Sequence[str]) -> tuple[str, int]:
         """The constrained greedy reply to ``prompt`` and how many tokens it took."""
         import torch
-        import xgrammar as xgr
 
-        from biomed_agent.models.decoding import ConstrainedDecoding, _compiler
+        from biomed_agent.models.chat_model import translate_generation_error
+        from biomed_agent.models.decoding import ConstrainedDecoding, compile_ebnf
 
         loaded = self.chat.loaded()
         special = self.chat.resolved_chat_format() == "biomedgpt"
         ids = loaded.tokenizer(self.chat.prompt_text(prompt), add_special_tokens=special).input_ids
-        compiled = _compiler(loaded).compile_grammar(
-            xgr.Grammar.from_ebnf(option_grammar(self.kind, labels))
-        )
+        compiled = compile_ebnf(loaded, option_grammar(self.kind, labels))
         limit = token_limit(self.kind, labels)
         processor = ConstrainedDecoding(
             compiled,
@@ -117,16 +115,19 @@ class OptionConstrainedAnswerer:
             closing_after=limit + 1,  # never: the limit itself finishes every reply
         )
         eos = loaded.tokenizer.eos_token_id
-        with loaded.lock, torch.inference_mode():
-            out = loaded.model.generate(  # type: ignore[operator]
-                input_ids=torch.tensor([ids], device=loaded.device),
-                attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=loaded.device),
-                logits_processor=[processor],
-                max_new_tokens=limit,
-                do_sample=False,
-                eos_token_id=eos,
-                pad_token_id=loaded.tokenizer.pad_token_id or eos,
-            )
+        try:
+            with loaded.lock, torch.inference_mode():
+                out = loaded.model.generate(  # type: ignore[operator]
+                    input_ids=torch.tensor([ids], device=loaded.device),
+                    attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=loaded.device),
+                    logits_processor=[processor],
+                    max_new_tokens=limit,
+                    do_sample=False,
+                    eos_token_id=eos,
+                    pad_token_id=loaded.tokenizer.pad_token_id or eos,
+                )
+        except Exception as exc:  # the chat model's own boundary: typed model errors
+            raise translate_generation_error(exc, self.chat.model) from exc
         new = [int(t) for t in out[0, len(ids) :] if int(t) != eos]
         return str(loaded.tokenizer.decode(new, skip_special_tokens=True)), len(new)
 

@@ -207,7 +207,7 @@ class ChatBioMedGPT(LocalTokenCounts):
             job.cancel.set()
             job.wait()
         if job.error is not None:
-            raise _translate(job.error, self.model)
+            raise translate_generation_error(job.error, self.model)
         request.set_usage(len(input_ids), job.output_tokens)
         if request.mode is not None:
             # A call still open at max_new_tokens was force-closed (decoding's closing mode).
@@ -374,7 +374,7 @@ def _sampling(params: GenerationParams) -> Sampling | None:
     return Sampling(temperature=params.temperature, top_p=params.top_p, top_k=0)
 
 
-def _translate(error: BaseException, model: str) -> BaseException:
+def translate_generation_error(error: BaseException, model: str) -> BaseException:
     """A generation failure as the package's typed error (the one boundary for ``generate``)."""
     import torch
 

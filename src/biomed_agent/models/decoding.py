@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import queue
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -46,6 +46,7 @@ from biomed_agent.models.tool_calling import ToolMode, build_grammar
 __all__ = [
     "ConstrainedDecoding",
     "PieceStreamer",
+    "compile_ebnf",
     "compile_for",
     "make_constrained_decoding",
 ]
@@ -59,10 +60,21 @@ GRAMMAR_CACHE_SIZE = 64
 
 def compile_for(loaded: LoadedModel, mode: ToolMode) -> xgr.CompiledGrammar:
     """``build_grammar(mode)`` compiled for ``loaded``'s vocabulary, cached per model."""
+    return _cached(loaded, mode.cache_key(), lambda: build_grammar(mode))
+
+
+def compile_ebnf(loaded: LoadedModel, ebnf: str) -> xgr.CompiledGrammar:
+    """An EBNF grammar (e.g. an eval item's option labels) compiled for ``loaded``'s
+    vocabulary, in the same bounded per-model cache as the tool-call grammars."""
+    return _cached(loaded, "ebnf:" + ebnf, lambda: xgr.Grammar.from_ebnf(ebnf))
+
+
+def _cached(
+    loaded: LoadedModel, key: str, grammar: Callable[[], xgr.Grammar]
+) -> xgr.CompiledGrammar:
     grammars: OrderedDict[str, Any] = loaded.extras.setdefault("grammars", OrderedDict())
-    key = mode.cache_key()
     if key not in grammars:
-        grammars[key] = _compiler(loaded).compile_grammar(build_grammar(mode))
+        grammars[key] = _compiler(loaded).compile_grammar(grammar())
         while len(grammars) > GRAMMAR_CACHE_SIZE:
             grammars.popitem(last=False)
     grammars.move_to_end(key)

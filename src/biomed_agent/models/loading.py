@@ -142,7 +142,7 @@ def _load(spec: LoadSpec) -> LoadedModel:
     kwargs: dict[str, Any] = {
         "dtype": _resolve_dtype(spec.dtype, device_map, has_cuda),
         "device_map": device_map,
-        "local_files_only": not _may_download(spec),
+        "local_files_only": not _may_download(spec.allow_download),
     }
     if spec.quantization != "none":
         kwargs["quantization_config"] = _quantization_config(spec, has_cuda, kwargs["dtype"])
@@ -254,7 +254,7 @@ def check_hub_model(repo_id: str, *, allow_download: bool) -> None:
     so a missing default model fails in about a second, before torch is imported)."""
     from huggingface_hub import constants
 
-    if (allow_download and not constants.HF_HUB_OFFLINE) or _is_cached(repo_id):
+    if _may_download(allow_download) or _is_cached(repo_id):
         return
     why = (
         "the Hugging Face hub is offline (HF_HUB_OFFLINE)"
@@ -288,10 +288,10 @@ def _require_gguf(model: str) -> None:
         ) from exc
 
 
-def _may_download(spec: LoadSpec) -> bool:
+def _may_download(allow_download: bool) -> bool:
     from huggingface_hub import constants
 
-    return spec.allow_download and not constants.HF_HUB_OFFLINE
+    return allow_download and not constants.HF_HUB_OFFLINE
 
 
 def _is_cached(repo_id: str) -> bool:
