@@ -100,3 +100,24 @@ def test_registering_biomedgpt_keeps_lm_evals_own_models() -> None:
 
     assert get_model("biomedgpt") is BioMedGPTLM
     assert get_model("hf").__name__ == "HFLM"
+
+
+def test_without_lm_eval_installed_the_error_is_one_typed_line() -> None:
+    import subprocess
+    import sys
+
+    block = "import sys; sys.modules['lm_eval'] = None; import runpy\n"
+    as_import = block + (
+        "from biomed_agent.errors import ConfigurationError\n"
+        "try:\n    import biomed_agent.eval.lm_eval_model\n"
+        "except ConfigurationError as e:\n    print('typed:', e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", as_import], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("typed: lm-eval is not installed")
+    as_command = block + "runpy.run_module('biomed_agent.eval.lm_eval_model', run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", as_command], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "biomed-agent: lm-eval is not installed: `pip install 'lm-eval==0.4.13'` (or the"
+        " project's dev extra) to run lm_eval tasks with ChatBioMedGPT"
+    ]

@@ -36,11 +36,21 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-import lm_eval.models  # noqa: F401  (lm_eval's own models first: it loads them only into an empty registry)
-from lm_eval.api.model import LM
-from lm_eval.api.registry import register_model
+from biomed_agent.errors import ConfigurationError, InvalidInputError
 
-from biomed_agent.errors import InvalidInputError
+try:
+    import lm_eval.models  # noqa: F401  (lm_eval's own models first: it loads them only into an empty registry)
+    from lm_eval.api.model import LM
+    from lm_eval.api.registry import register_model
+except ModuleNotFoundError as missing:
+    message = (
+        "lm-eval is not installed: `pip install 'lm-eval==0.4.13'` (or the project's dev"
+        " extra) to run lm_eval tasks with ChatBioMedGPT"
+    )
+    if __name__ == "__main__":  # the command line: one line, exit 2
+        print(f"biomed-agent: {message}", file=sys.stderr)
+        sys.exit(2)
+    raise ConfigurationError(message) from missing
 
 if TYPE_CHECKING:
     from lm_eval.api.instance import Instance
